@@ -1,0 +1,221 @@
+package dev.kestrel;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A named, durable FIFO queue of byte arrays, safe for any number of producer and consumer
+ * threads. Obtain one from {@link QueueStore#queue(String)}.
+ *
+ * <h2>Guarantees</h2>
+ * <ul>
+ *   <li><b>Durable puts.</b> When {@code put} returns {@code true} the item is in the journal and
+ *       survives a process crash; under {@link SyncPolicy#always()} it is also on stable storage
+ *       and survives a power cut (see {@link SyncPolicy} for the other policies).
+ *   <li><b>Durable consumption.</b> An item returned by {@code poll}, or confirmed through a
+ *       {@link ReliableRead}, is recorded as removed before the call returns, with the same
+ *       durability as a put. It is never delivered again, not even after a crash.
+ *   <li><b>Exactly one consumer.</b> Each item is delivered to exactly one {@code poll}, or held by
+ *       exactly one open reliable read at a time.
+ *   <li><b>Order.</b> Items are delivered in the order their puts took effect; the puts of one
+ *       thread keep their order. Items returned by an aborted reliable read, or by a crash while
+ *       open, are delivered before any item never delivered, in their original order.
+ *   <li><b>Integrity.</b> Every item carries a CRC32C checksum; an item whose bytes were damaged
+ *       on disk is never delivered. It is skipped, counted and logged with its file and offset.
+ * </ul>
+ *
+ * <h2>Blocking and asynchronous calls</h2>
+ * The timed {@code poll} and {@code open} park the calling thread until an item arrives, the time
+ * runs out, or the store closes (then {@link QueueClosedException}); they are interruptible like
+ * {@link java.util.concurrent.BlockingQueue#poll(long, TimeUnit)}. The {@code *Async} forms park
+ * no thread at all: their futures complete on the thread that made the item available, or on the
+ * store's timer thread, so callbacks attached to them should be short or use an executor.
+ *
+ * <h2>Zero-copy use</h2>
+ * {@link #put(ByteBuffer)}, {@link #poll(ByteBuffer)}, {@link #peek(ByteBuffer)} and
+ * {@link #open(ByteBuffer)} copy between the caller's buffer and the mapped journal without
+ * allocating; {@code open} allocates only the returned handle.
+ *
+ * <p>Every method throws {@link QueueClosedException} once the store is closed.
+ */
+public interface DurableQueue {
+
+    /**
+     * The queue's name, as given to {@link QueueStore#queue(String)}.
+     *
+     * @return the name
+     */
+    String name();
+
+    /**
+     * Appends an item.
+     *
+     * @param item the bytes to store; the array may be reused once this returns
+     * @return {@code true} when the item was stored; {@code false} only when the queue's rules
+     *     refused it (nothing was stored)
+     * @throws IllegalArgumentException if the item is larger than {@link #maxItemSize()}
+     * @throws QueueIOException if the journal could not be written (for example, the disk is full);
+     *     nothing was stored and the queue stays usable
+     */
+    boolean put(byte[] item);
+
+    /**
+     * Appends {@code length} bytes of {@code item} starting at {@code offset}.
+     *
+     * @param item the array holding the item
+     * @param offset index of the first byte
+     * @param length number of bytes
+     * @return see {@link #put(byte[])}
+     */
+    boolean put(byte[] item, int offset, int length);
+
+    /**
+     * Appends the bytes between the buffer's position and its limit, without allocating. On
+     * success the buffer's position is advanced to its limit.
+     *
+     * @param item the bytes to store
+     * @return see {@link #put(byte[])}
+     */
+    boolean put(ByteBuffer item);
+
+    /**
+     * Appends an item without blocking the caller for a force. The future completes with the
+     * result of {@link #put(byte[])} once the item is as durable as the queue's
+     * {@link SyncPolicy} promises, or exceptionally with {@link QueueIOException}.
+     *
+     * @param item the bytes to store; the array may be reused once this returns
+     * @return the outcome
+     */
+    CompletableFuture<Boolean> putAsync(byte[] item);
+
+    /**
+     * Removes and returns the head item.
+     *
+     * @return the item, or {@code null} when the queue is empty
+     */
+    byte[] poll();
+
+    /**
+     * Removes and returns the head item, waiting up to the given time for one to arrive.
+     *
+     * @param timeout how long to wait
+     * @param unit the unit of {@code timeout}
+     * @return the item, or {@code null} when none arrived in time
+     * @throws InterruptedException if interrupted while waiting
+     */
+    byte[] poll(long timeout, TimeUnit unit) throws InterruptedException;
+
+    /**
+     * Removes the head item and copies it into {@code dst} at its position, advancing the position,
+     * without allocating.
+     *
+     * @param dst where to copy the item
+     * @return the item's length, or {@code -1} when the queue is empty
+     * @throws IllegalArgumentException if the head item does not fit in {@code dst.remaining()};
+     *     the item is not removed
+     */
+    int poll(ByteBuffer dst);
+
+    /**
+     * Removes the head item asynchronously. The future completes with the item once one is
+     * available and its removal is as durable as the sync policy promises, or with {@code null}
+     * when the timeout passes first.
+     *
+     * @param timeout how long to wait
+     * @param unit the unit of {@code timeout}
+     * @return the item or {@code null}
+     */
+    CompletableFuture<byte[]> pollAsync(long timeout, TimeUnit unit);
+
+    /**
+     * Returns the head item without removing it.
+     *
+     * @return a copy of the head item, or {@code null} when the queue is empty
+     */
+    byte[] peek();
+
+    /**
+     * Copies the head item into {@code dst} without removing it or allocating.
+     *
+     * @param dst where to copy the item
+     * @return the item's length, or {@code -1} when the queue is empty
+     * @throws IllegalArgumentException if the head item does not fit in {@code dst.remaining()}
+     */
+    int peek(ByteBuffer dst);
+
+    /**
+     * Starts a reliable read of the head item, if there is one. The item is hidden from other
+     * consumers until the read is confirmed (removed for good) or aborted (returned to the head).
+     *
+     * @return the open read, or {@code null} when the queue is empty
+     */
+    ReliableRead open();
+
+    /**
+     * Starts a reliable read, waiting up to the given time for an item.
+     *
+     * @param timeout how long to wait
+     * @param unit the unit of {@code timeout}
+     * @return the open read, or {@code null} when no item arrived in time
+     * @throws InterruptedException if interrupted while waiting
+     */
+    ReliableRead open(long timeout, TimeUnit unit) throws InterruptedException;
+
+    /**
+     * Starts a reliable read and copies the item into {@code dst}, allocating only the handle.
+     * {@link ReliableRead#data()} of the returned read throws; the bytes are in {@code dst}.
+     *
+     * @param dst where to copy the item
+     * @return the open read, or {@code null} when the queue is empty
+     * @throws IllegalArgumentException if the head item does not fit in {@code dst.remaining()}
+     */
+    ReliableRead open(ByteBuffer dst);
+
+    /**
+     * Starts a reliable read asynchronously; the future completes with the open read, or with
+     * {@code null} when the timeout passes first.
+     *
+     * @param timeout how long to wait
+     * @param unit the unit of {@code timeout}
+     * @return the open read or {@code null}
+     */
+    CompletableFuture<ReliableRead> openAsync(long timeout, TimeUnit unit);
+
+    /**
+     * The number of items stored and not open in a reliable read. Exact when no operation is in
+     * progress; otherwise a value the queue held during the call.
+     *
+     * @return the number of items
+     */
+    long size();
+
+    /**
+     * The total payload bytes of the items counted by {@link #size()}.
+     *
+     * @return the number of bytes
+     */
+    long bytes();
+
+    /**
+     * The number of reliable reads currently open.
+     *
+     * @return the number of open reads
+     */
+    int openReads();
+
+    /**
+     * The largest item this queue stores: its maximum segment size less the segment and record
+     * headers.
+     *
+     * @return the size in bytes
+     */
+    int maxItemSize();
+
+    /**
+     * The queue's configuration.
+     *
+     * @return the configuration
+     */
+    QueueConfig config();
+}

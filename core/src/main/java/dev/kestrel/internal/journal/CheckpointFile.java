@@ -1,0 +1,108 @@
+package dev.kestrel.internal.journal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Reads and writes a queue's {@code checkpoint.kcp} (layout in {@link CheckpointDescriptor}).
+ * Used by one thread at a time: the store's sync thread, and recovery before the queue is shared.
+ */
+public final class CheckpointFile implements AutoCloseable {
+    public static final String NAME = "checkpoint.kcp";
+
+    private final Path path;
+    private final FileChannel channel;
+    private long generation;
+    private long lastLowWater = -1;
+
+    private CheckpointFile(Path path, FileChannel channel, long generation) {
+        this.path = path;
+        this.channel = channel;
+        this.generation = generation;
+    }
+
+    /**
+     * Opens (creating if needed) the checkpoint of a queue directory.
+     *
+     * @param dir the queue directory
+     * @return the file, positioned after its newest valid slot
+     */
+    public static CheckpointFile open(Path dir) throws IOException {
+        Path path = dir.resolve(NAME);
+        boolean existed = Files.exists(path);
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        CheckpointFile f = new CheckpointFile(path, ch, 0);
+        CheckpointDescriptor.Slot newest = f.read();
+        if (newest != null) {
+            f.generation = newest.generation;
+            f.lastLowWater = newest.lowWater;
+        }
+        if (!existed) {
+            SegmentFiles.fsyncDirectory(dir);
+        }
+        return f;
+    }
+
+    /**
+     * The newest valid slot.
+     *
+     * @return the slot, or {@code null} if neither slot is valid
+     */
+    public CheckpointDescriptor.Slot read() throws IOException {
+        CheckpointDescriptor.Slot best = null;
+        for (int i = 0; i < 2; i++) {
+            ByteBuffer b = ByteBuffer.allocate(CheckpointDescriptor.SLOT_LENGTH);
+            long pos = (long) i * CheckpointDescriptor.SLOT_STRIDE;
+            while (b.hasRemaining()) {
+                if (channel.read(b, pos + b.position()) < 0) {
+                    break;
+                }
+            }
+            b.flip();
+            CheckpointDescriptor.Slot s = CheckpointDescriptor.decode(b);
+            if (s != null && (best == null || s.generation > best.generation)) {
+                best = s;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Writes a new checkpoint if the low-water position moved.
+     *
+     * @param lowWater every record before it is consumed
+     * @param nowMillis the time
+     * @param force whether to force it to stable storage
+     * @return {@code true} if written
+     */
+    public boolean write(long lowWater, long nowMillis, boolean force) throws IOException {
+        if (lowWater == lastLowWater) {
+            return false;
+        }
+        long g = generation + 1;
+        ByteBuffer b = CheckpointDescriptor.encode(new CheckpointDescriptor.Slot(g, lowWater, nowMillis));
+        long pos = (g % 2) * CheckpointDescriptor.SLOT_STRIDE;
+        while (b.hasRemaining()) {
+            channel.write(b, pos + b.position());
+        }
+        if (force) {
+            channel.force(false);
+        }
+        generation = g;
+        lastLowWater = lowWater;
+        return true;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}

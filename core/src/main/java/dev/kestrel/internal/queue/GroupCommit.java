@@ -1,0 +1,189 @@
+package dev.kestrel.internal.queue;
+
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.jctools.queues.MpscUnboundedArrayQueue;
+
+/**
+ * Group commit: many callers waiting for their changes to reach stable storage share one force.
+ *
+ * <p>A caller takes a ticket after its change is in the mapped journal ({@link #ticket()}, a
+ * volatile increment), then waits until {@code completed} reaches its ticket. One waiter at a time
+ * becomes the leader (CAS on {@code leader}): it reads the highest ticket issued so far, forces
+ * every dirty segment, publishes that ticket as completed (volatile store) and unparks the others.
+ * Every change with a ticket up to it was made before its ticket was taken, so it was in the
+ * page cache before the force began. Callers arriving during a force wait for the next one, which
+ * one of them leads: throughput grows with the number of concurrent callers.
+ *
+ * <p>Asynchronous callers ({@link #whenDurable}) never wait: their completion is queued (JCTools
+ * MPSC queue) and the store's sync thread leads a round for them.
+ */
+final class GroupCommit {
+    /** Forces the queue's dirty segments. */
+    interface Forcer {
+        void forceDirty() throws IOException;
+    }
+
+    private final Forcer forcer;
+    private final Runnable requestAsyncRound;
+    private final AtomicLong requested = new AtomicLong();
+    private final AtomicInteger leader = new AtomicInteger();
+    private final MpscUnboundedArrayQueue<Thread> sleepers = new MpscUnboundedArrayQueue<>(64);
+    private final MpscUnboundedArrayQueue<Pending> pending = new MpscUnboundedArrayQueue<>(64);
+    private volatile long completed;
+    private volatile long failedThrough;
+    private volatile IOException failure;
+
+    GroupCommit(Forcer forcer, Runnable requestAsyncRound) {
+        this.forcer = forcer;
+        this.requestAsyncRound = requestAsyncRound;
+    }
+
+    /** A ticket for a change already written to the mapped journal. */
+    long ticket() {
+        return requested.incrementAndGet();
+    }
+
+    /**
+     * Waits until the change with ticket {@code t} is on stable storage, leading a force if no one
+     * else is.
+     *
+     * @throws IOException if the force covering it failed
+     */
+    void await(long t) throws IOException {
+        while (completed < t) {
+            if (leader.compareAndSet(0, 1)) {
+                try {
+                    if (completed < t) {
+                        round();
+                    }
+                } finally {
+                    leader.set(0);
+                    wakeSleepers();
+                }
+            } else {
+                sleepers.offer(Thread.currentThread());
+                if (completed >= t || leader.get() == 0) {
+                    continue;
+                }
+                LockSupport.park(this);
+            }
+            checkFailed(t);
+        }
+        checkFailed(t);
+    }
+
+    /**
+     * Completes {@code future} with {@code value} once ticket {@code t} is durable (on the sync
+     * thread, or at once if it already is).
+     */
+    <T> void whenDurable(long t, CompletableFuture<T> future, T value) {
+        if (completed >= t) {
+            completeOne(new Pending(t, future, value));
+            return;
+        }
+        pending.offer(new Pending(t, future, value));
+        requestAsyncRound.run();
+    }
+
+    /** Whether async completions wait for a round. */
+    boolean hasPending() {
+        return !pending.isEmpty();
+    }
+
+    /** Leads one round on behalf of async callers (the sync thread), unless one is under way. */
+    void leadRound() {
+        if (leader.compareAndSet(0, 1)) {
+            try {
+                round();
+            } catch (IOException e) {
+                // recorded in failure; the waiters it concerns are told
+            } finally {
+                leader.set(0);
+                wakeSleepers();
+            }
+        }
+    }
+
+    /** Marks everything issued so far durable without forcing (used by close after its own force). */
+    void completeAll() {
+        completed = requested.get();
+        drainPending();
+        wakeSleepers();
+    }
+
+    private void round() throws IOException {
+        long target = requested.get();
+        try {
+            forcer.forceDirty();
+        } catch (IOException e) {
+            failure = e;
+            failedThrough = target;
+            completed = target;
+            drainPending();
+            throw e;
+        }
+        completed = target;
+        drainPending();
+    }
+
+    private void drainPending() {
+        long done = completed;
+        int n = pending.size();
+        boolean more = false;
+        for (int i = 0; i < n; i++) {
+            Pending p = pending.poll();
+            if (p == null) {
+                break;
+            }
+            if (p.ticket <= done) {
+                completeOne(p);
+            } else {
+                pending.offer(p);
+                more = true;
+            }
+        }
+        if (more) {
+            requestAsyncRound.run();
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void completeOne(Pending p) {
+        IOException f = failure;
+        if (f != null && p.ticket <= failedThrough) {
+            p.future.completeExceptionally(new dev.kestrel.QueueIOException("force failed: " + f.getMessage(), f));
+        } else {
+            ((CompletableFuture) p.future).complete(p.value);
+        }
+    }
+
+    private void checkFailed(long t) throws IOException {
+        IOException f = failure;
+        if (f != null && t <= failedThrough) {
+            throw new IOException("force failed: " + f.getMessage(), f);
+        }
+    }
+
+    private void wakeSleepers() {
+        Thread t;
+        while ((t = sleepers.poll()) != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    private static final class Pending {
+        final long ticket;
+        final CompletableFuture<?> future;
+        final Object value;
+
+        Pending(long ticket, CompletableFuture<?> future, Object value) {
+            this.ticket = ticket;
+            this.future = future;
+            this.value = value;
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package dev.kestrel.internal.queue;
+
+import dev.kestrel.internal.journal.SegmentAllocator;
+import java.time.Clock;
+import java.util.concurrent.ScheduledExecutorService;
+
+/** What a queue needs from its store: time, disk allocation and the store's two threads. */
+public interface QueueContext {
+    /** Stamps items as they are put. */
+    Clock clock();
+
+    /** Reserves disk blocks for new segments. */
+    SegmentAllocator allocator();
+
+    /** The store's maintenance thread: preparing and retiring segments, compaction, timeouts. */
+    ScheduledExecutorService maintenance();
+
+    /** Asks the store's sync thread to lead a group-commit round for {@code queue} soon. */
+    void requestSync(JournalQueue queue);
+}

@@ -1,0 +1,272 @@
+package dev.kestrel.internal.store;
+
+import dev.kestrel.DurableQueue;
+import dev.kestrel.QueueClosedException;
+import dev.kestrel.QueueIOException;
+import dev.kestrel.QueueStore;
+import dev.kestrel.internal.journal.SegmentAllocator;
+import dev.kestrel.internal.journal.SegmentFiles;
+import dev.kestrel.internal.queue.JournalQueue;
+import dev.kestrel.internal.queue.QueueContext;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link QueueStore} implementation: a locked directory with one subdirectory per queue, the
+ * queues opened so far, and the store's two threads.
+ */
+public final class JournalStore implements QueueStore, QueueContext {
+    private static final Logger LOG = LoggerFactory.getLogger(JournalStore.class);
+    private static final AtomicInteger STORES = new AtomicInteger();
+    private static final int MAX_NAME = 200;
+
+    private final StoreSettings settings;
+    private final Path dir;
+    private final DirectoryLock lock;
+    private final ConcurrentHashMap<String, JournalQueue> queues = new ConcurrentHashMap<>();
+    private final ConcurrentSkipListSet<String> names = new ConcurrentSkipListSet<>();
+    private final ScheduledThreadPoolExecutor maintenance;
+    private final SyncThread sync;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private JournalStore(StoreSettings settings, DirectoryLock lock) throws IOException {
+        this.settings = settings;
+        this.dir = settings.directory;
+        this.lock = lock;
+        int n = STORES.incrementAndGet();
+        this.maintenance = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "kestrel-maint-" + n);
+            t.setDaemon(true);
+            return t;
+        });
+        maintenance.setRemoveOnCancelPolicy(true);
+        maintenance.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.sync = new SyncThread("kestrel-sync-" + n, queues::values);
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (Files.isDirectory(p) && isValidName(name)) {
+                    names.add(name);
+                } else if (!name.equals(DirectoryLock.NAME)) {
+                    LOG.warn("dir={}: ignoring {}: not a queue directory", dir, name);
+                }
+            }
+        }
+    }
+
+    /** Opens a store (see {@link QueueStore#open}). */
+    public static QueueStore open(StoreSettings settings) {
+        JvmAccess.check();
+        Path dir = settings.directory;
+        DirectoryLock lock = null;
+        try {
+            Files.createDirectories(dir);
+            lock = DirectoryLock.acquire(dir);
+            JournalStore store = new JournalStore(settings, lock);
+            store.sync.start();
+            store.maintenance.scheduleWithFixedDelay(store::periodicRetention, 1, 1, TimeUnit.SECONDS);
+            return store;
+        } catch (IOException e) {
+            closeLock(lock);
+            throw new QueueIOException("dir=" + dir + ": cannot open the store: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeLock(lock);
+            throw e;
+        }
+    }
+
+    private static void closeLock(DirectoryLock lock) {
+        if (lock != null) {
+            try {
+                lock.close();
+            } catch (IOException e) {
+                LOG.warn("releasing directory lock: {}", e.toString());
+            }
+        }
+    }
+
+    /**
+     * Validates a queue name.
+     *
+     * @return the name
+     * @throws IllegalArgumentException naming the problem
+     */
+    public static String checkQueueName(String name) {
+        if (name == null) {
+            throw new IllegalArgumentException("queue name is null");
+        }
+        if (!isValidName(name)) {
+            throw new IllegalArgumentException("queue name '" + name + "': must be 1 to " + MAX_NAME
+                    + " characters without / \\ . ~ white space or control characters");
+        }
+        return name;
+    }
+
+    private static boolean isValidName(String name) {
+        if (name.isEmpty() || name.length() > MAX_NAME) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '/' || c == '\\' || c == '.' || c == '~' || Character.isWhitespace(c) || Character.isISOControl(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public DurableQueue queue(String name) {
+        checkQueueName(name);
+        checkOpen();
+        JournalQueue q = queues.computeIfAbsent(name, n -> {
+            checkOpen();
+            JournalQueue opened = JournalQueue.open(n, dir.resolve(n), settings.configFor(n), this);
+            names.add(n);
+            return opened;
+        });
+        if (closed.get()) {
+            q.close("store closed");
+            checkOpen();
+        }
+        return q;
+    }
+
+    @Override
+    public SortedSet<String> queueNames() {
+        return new TreeSet<>(names);
+    }
+
+    @Override
+    public boolean delete(String name) {
+        checkQueueName(name);
+        checkOpen();
+        boolean existed = names.remove(name);
+        JournalQueue q = queues.remove(name);
+        if (q != null) {
+            q.close("queue deleted");
+        }
+        Path qdir = dir.resolve(name);
+        if (Files.exists(qdir)) {
+            existed = true;
+            try {
+                deleteTree(qdir);
+                SegmentFiles.fsyncDirectory(dir);
+            } catch (IOException e) {
+                throw new QueueIOException("queue=" + name + " dir=" + qdir + ": cannot delete: " + e.getMessage(), e);
+            }
+        }
+        return existed;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null) {
+                    throw e;
+                }
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    @Override
+    public Path directory() {
+        return dir;
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<JournalQueue> open = new ArrayList<>(queues.values());
+        for (JournalQueue q : open) {
+            try {
+                q.close("store closed");
+            } catch (RuntimeException e) {
+                LOG.error("queue={}: error while closing: {}", q.name(), e.toString(), e);
+            }
+        }
+        sync.stop();
+        maintenance.shutdownNow();
+        try {
+            maintenance.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        queues.clear();
+        closeLock(lock);
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new QueueClosedException("dir=" + dir + ": store closed");
+        }
+    }
+
+    private void periodicRetention() {
+        for (JournalQueue q : queues.values()) {
+            q.requestRetention();
+        }
+    }
+
+    // ---- QueueContext ------------------------------------------------------------------------
+
+    @Override
+    public Clock clock() {
+        return settings.clock;
+    }
+
+    @Override
+    public SegmentAllocator allocator() {
+        return settings.allocator;
+    }
+
+    @Override
+    public ScheduledExecutorService maintenance() {
+        return maintenance;
+    }
+
+    @Override
+    public void requestSync(JournalQueue queue) {
+        sync.request(queue);
+    }
+
+    Collection<JournalQueue> openQueues() {
+        return queues.values();
+    }
+
+    @Override
+    public String toString() {
+        return "QueueStore{" + dir + '}';
+    }
+}
