@@ -9,7 +9,7 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * Reads and writes a queue's {@code checkpoint.kcp} (layout in {@link CheckpointDescriptor}).
- * Used by one thread at a time: the store's sync thread, and recovery before the queue is shared.
+ * Its methods are synchronized: the sync thread writes periodically, and close writes the last one.
  */
 public final class CheckpointFile implements AutoCloseable {
     public static final String NAME = "checkpoint.kcp";
@@ -52,7 +52,7 @@ public final class CheckpointFile implements AutoCloseable {
      *
      * @return the slot, or {@code null} if neither slot is valid
      */
-    public CheckpointDescriptor.Slot read() throws IOException {
+    public synchronized CheckpointDescriptor.Slot read() throws IOException {
         CheckpointDescriptor.Slot best = null;
         for (int i = 0; i < 2; i++) {
             ByteBuffer b = ByteBuffer.allocate(CheckpointDescriptor.SLOT_LENGTH);
@@ -79,7 +79,10 @@ public final class CheckpointFile implements AutoCloseable {
      * @param force whether to force it to stable storage
      * @return {@code true} if written
      */
-    public boolean write(long lowWater, long nowMillis, boolean force) throws IOException {
+    public synchronized boolean write(long lowWater, long nowMillis, boolean force) throws IOException {
+        if (!channel.isOpen()) {
+            return false;
+        }
         if (lowWater == lastLowWater) {
             return false;
         }
@@ -102,7 +105,7 @@ public final class CheckpointFile implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         channel.close();
     }
 }

@@ -69,6 +69,7 @@ final class SyncThread implements Runnable {
                         q.leadAsyncRound();
                     }
                 }
+                nextPeriodic.keySet().removeIf(JournalQueue::isClosed);
                 for (JournalQueue q : queues.get()) {
                     SyncPolicy p = q.config().syncPolicy();
                     if (p.kind() != SyncPolicy.Kind.PERIODIC) {
