@@ -147,7 +147,10 @@ public final class JournalQueue implements DurableQueue {
         CheckpointFile cp = null;
         JournalRecovery rec = null;
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                SegmentFiles.fsyncDirectory(dir.getParent());
+            }
             cp = CheckpointFile.open(dir);
             CheckpointDescriptor.Slot slot = cp.read();
             rec = JournalRecovery.recover(name, dir, slot == null ? -1 : slot.lowWater);
