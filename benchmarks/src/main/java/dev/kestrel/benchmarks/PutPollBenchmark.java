@@ -26,8 +26,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One thread puts an item and polls it back through the buffer-based API (no allocation), under
- * {@code SyncPolicy.never()}: the cost of a durable round trip without fsync.
+ * One thread puts an item and takes it back through the buffer-based API, under
+ * {@code SyncPolicy.never()}: the cost of a durable round trip without fsync. Run with
+ * {@code -prof gc} to see the allocation per operation: none for put+poll, the handle for
+ * put+open+confirm.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -76,6 +78,15 @@ public class PutPollBenchmark {
                 Files.delete(p);
             }
         }
+    }
+
+    /** put, then a reliable read into a buffer and its confirm: allocates only the read's handle. */
+    @Benchmark
+    public boolean putThenOpenConfirm() {
+        src.clear();
+        queue.put(src);
+        dst.clear();
+        return queue.open(dst).confirm();
     }
 
     @Benchmark

@@ -90,6 +90,9 @@ public final class Segment {
     public static Segment create(Path dir, long sequence, int capacity, SegmentAllocator allocator, long nowMillis)
             throws IOException {
         Path finalPath = SegmentFiles.path(dir, sequence);
+        if (Files.exists(finalPath)) {
+            throw new IOException("file=" + finalPath + ": segment already exists; refusing to replace it");
+        }
         Path temp = dir.resolve(SegmentFiles.name(sequence) + ".tmp");
         Files.deleteIfExists(temp);
         allocator.allocate(temp, capacity);
@@ -126,6 +129,9 @@ public final class Segment {
         SegmentDescriptor.write(buf, newSequence, capacity, nowMillis);
         force();
         Path target = SegmentFiles.path(dir, newSequence);
+        if (Files.exists(target)) {
+            throw new IOException("file=" + target + ": segment already exists; refusing to replace it");
+        }
         Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
         transferred = true;
         return new Segment(newSequence, target, mapping);

@@ -13,6 +13,7 @@ import dev.kestrel.internal.journal.SegmentFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -142,42 +143,49 @@ final class Appender {
                     if (current != full) {
                         return;
                     }
-                    Segment next = obtainNext(full, total);
-                    table.add(next);
-                    full.next(next);
-                    current = next;
-                    if (closed) {
-                        next.freeze();
+                    // Published under the creation monitor, so prepareNext never sees a segment
+                    // taken from it before it is current.
+                    synchronized (creation) {
+                        Segment next = obtainNext(full, total);
+                        table.add(next);
+                        full.next(next);
+                        current = next;
+                        if (closed) {
+                            next.freeze();
+                        }
                     }
                 } finally {
                     rolling.set(0);
                 }
-                ctx.maintenance().execute(this::prepareNextQuietly);
+                try {
+                    ctx.maintenance().execute(this::prepareNextQuietly);
+                } catch (RejectedExecutionException e) {
+                    // the store is closing; nothing to prepare
+                }
                 return;
             }
             JournalQueue.backoff(spins);
         }
     }
 
+    /** Takes the prepared segment or creates the next one. Holds {@code creation}. */
     private Segment obtainNext(Segment full, int total) {
         long seq = full.sequence() + 1;
         int need = SegmentDescriptor.HEADER_LENGTH + total;
-        synchronized (creation) {
-            Segment p = prepared;
-            if (p != null && p.sequence() == seq && p.capacity() >= need) {
-                prepared = null;
-                return p;
-            }
-            if (p != null) {
-                prepared = null;
-                discard(p);
-            }
-            try {
-                return create(seq, nextCapacity(full.capacity(), need));
-            } catch (IOException e) {
-                throw new QueueIOException("queue=" + queue.name() + " segment=" + SegmentFiles.name(seq)
-                        + ": cannot create the next journal segment: " + e.getMessage(), e);
-            }
+        Segment p = prepared;
+        if (p != null && p.sequence() == seq && p.capacity() >= need) {
+            prepared = null;
+            return p;
+        }
+        if (p != null) {
+            prepared = null;
+            discard(p);
+        }
+        try {
+            return create(seq, nextCapacity(full.capacity(), need));
+        } catch (IOException e) {
+            throw new QueueIOException("queue=" + queue.name() + " segment=" + SegmentFiles.name(seq)
+                    + ": cannot create the next journal segment: " + e.getMessage(), e);
         }
     }
 
