@@ -31,7 +31,6 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
-import org.jctools.maps.NonBlockingHashMapLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +77,7 @@ public final class JournalQueue implements DurableQueue {
     private final int maxItemSize;
     final SegmentTable table = new SegmentTable();
     final Appender appender;
-    final NonBlockingHashMapLong<Lease> leases = new NonBlockingHashMapLong<>();
+    final LeaseRegistry leases = new LeaseRegistry();
     private final ConcurrentSkipListMap<Long, Lease> returned = new ConcurrentSkipListMap<>();
     private final Waiters waiters = new Waiters();
     final GroupCommit commits;
@@ -135,7 +134,7 @@ public final class JournalQueue implements DurableQueue {
         bytesIn.add(rec.liveBytes());
         for (Map.Entry<Long, long[]> e : rec.copies().entrySet()) {
             Lease r = new Lease(this, e.getKey(), e.getValue()[0], (int) e.getValue()[1], null, Lease.RETURNED);
-            leases.put(e.getKey().longValue(), r);
+            leases.add(r);
             returned.put(e.getKey(), r);
         }
     }
@@ -527,7 +526,7 @@ public final class JournalQueue implements DurableQueue {
                 if (n >= 0) {
                     Lease l = new Lease(this, h, h, n, data, Lease.OPEN);
                     // Registered before leaving the segment: retention never sees the item in neither place.
-                    leases.put(h, l);
+                    leases.add(l);
                     openItems.increment();
                     openBytes.add(n);
                     return l;
@@ -555,7 +554,7 @@ public final class JournalQueue implements DurableQueue {
             return false;
         }
         markAt(l.location, RecordDescriptor.STATE_CONSUMED);
-        leases.remove(l.origin, l);
+        leases.remove(l);
         openItems.decrement();
         openBytes.add(-l.length);
         itemsOut.increment();
@@ -577,7 +576,7 @@ public final class JournalQueue implements DurableQueue {
             return false;
         }
         Lease r = new Lease(this, l.origin, l.location, l.length, null, Lease.RETURNED);
-        leases.put(l.origin, r);
+        leases.replace(l, r);
         returned.put(l.origin, r);
         openItems.decrement();
         openBytes.add(-l.length);
@@ -674,7 +673,7 @@ public final class JournalQueue implements DurableQueue {
                 continue;
             }
             Lease l = new Lease(this, r.origin, r.location, n, data, Lease.OPEN);
-            leases.put(r.origin, l);
+            leases.replace(r, l);
             openItems.increment();
             openBytes.add(n);
             return l;
@@ -691,7 +690,7 @@ public final class JournalQueue implements DurableQueue {
         if (ok && !consume) {
             return;
         }
-        leases.remove(r.origin, r);
+        leases.remove(r);
         retention.request();
     }
 

@@ -118,18 +118,20 @@ final class Retention {
 
     private Set<Long> pinnedSegments() {
         Set<Long> pinned = new HashSet<>();
-        for (Lease l : queue.leases.values()) {
-            pinned.add(Positions.sequence(l.location));
-        }
+        queue.leases.forEach(l -> pinned.add(Positions.sequence(l.location)));
         return pinned;
     }
 
     private void compact() throws IOException {
         long headSeq = Positions.sequence(queue.headPosition());
-        for (Lease l : queue.leases.values()) {
+        java.util.List<Lease> behind = new java.util.ArrayList<>();
+        queue.leases.forEach(l -> {
             if (Positions.sequence(l.location) < headSeq - 1) {
-                move(l);
+                behind.add(l);
             }
+        });
+        for (Lease l : behind) {
+            move(l);
         }
     }
 
@@ -204,10 +206,9 @@ final class Retention {
                 break;
             }
         }
-        for (Lease l : queue.leases.values()) {
-            low = Math.min(low, l.location);
-        }
-        return low;
+        long[] min = {low};
+        queue.leases.forEach(l -> min[0] = Math.min(min[0], l.location));
+        return min[0];
     }
 
     long journalRewrites() {
