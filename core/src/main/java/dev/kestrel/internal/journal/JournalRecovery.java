@@ -192,10 +192,9 @@ public final class JournalRecovery {
                     }
                     continue;
                 }
-            } else if (len < 0 && -len >= HEADER_LENGTH && p + aligned(-len) <= cap
-                    && (tw == 0 || RecordDescriptor.hasMarker(tw))) {
-                int q = resync(s, p + aligned(-len));
-                if (q == p + aligned(-len) || (q < 0 && allZero(buf, p + aligned(-len), cap))) {
+            } else if (unfinishedClaim(len, tw, p, cap)) {
+                int next = p + aligned(-len);
+                if (plausibleRecordStart(s, next)) {
                     info("segment=" + s + " offset=" + p + ": append of " + (-len - HEADER_LENGTH)
                             + " bytes never committed (never acknowledged); skipped");
                     RecordDescriptor.writeFiller(buf, p, RecordDescriptor.TYPE_SKIP, aligned(-len));
@@ -268,6 +267,39 @@ public final class JournalRecovery {
         RecordDescriptor.writeFiller(s.buffer(), p, RecordDescriptor.TYPE_PADDING, s.capacity() - p);
         s.markDirty();
         return s.capacity();
+    }
+
+    private static boolean unfinishedClaim(int len, int tw, int p, int cap) {
+        return len < 0 && -len >= HEADER_LENGTH && p + aligned(-len) <= cap && (tw == 0 || RecordDescriptor.hasMarker(tw));
+    }
+
+    /**
+     * Whether a record may start at {@code q}: the end of the segment, free space, another
+     * unfinished claim (several writers can die mid-append at once), PADDING to the end, or a
+     * record that verifies. Used to trust the length of an unfinished claim before stepping over it.
+     */
+    private boolean plausibleRecordStart(Segment s, int q) {
+        ByteBuffer buf = s.buffer();
+        int cap = s.capacity();
+        if (q + 8 > cap) {
+            return q <= cap;
+        }
+        int len = RecordDescriptor.lengthAcquire(buf, q);
+        int tw = RecordDescriptor.typeWordAt(buf, q);
+        if (len == 0) {
+            return true;
+        }
+        if (unfinishedClaim(len, tw, q, cap)) {
+            return true;
+        }
+        if (len > 0 && RecordDescriptor.hasMarker(tw)) {
+            int type = RecordDescriptor.type(tw);
+            return (type == RecordDescriptor.TYPE_PADDING && q + len == cap)
+                    || (type == RecordDescriptor.TYPE_SKIP && len >= 8 && (len & 7) == 0 && q + len <= cap)
+                    || (type == RecordDescriptor.TYPE_DATA && len >= HEADER_LENGTH && q + aligned(len) <= cap
+                        && verifies(s, q, len, tw));
+        }
+        return false;
     }
 
     /** The next offset at or after {@code from} holding a record that verifies, or -1. */

@@ -125,15 +125,26 @@ public final class Segment {
      * unusable afterwards. The caller fsyncs the directory.
      */
     public Segment recycleAs(Path dir, long newSequence, long nowMillis) throws IOException {
-        mapping.store.zeroOut(SegmentDescriptor.HEADER_LENGTH, capacity);
-        SegmentDescriptor.write(buf, newSequence, capacity, nowMillis);
-        force();
         Path target = SegmentFiles.path(dir, newSequence);
         if (Files.exists(target)) {
             throw new IOException("file=" + target + ": segment already exists; refusing to replace it");
         }
-        Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+        // First take the old name away (recovery deletes *.kseg.tmp files), so that a crash while
+        // zeroing never leaves a half-zeroed segment under a segment name.
+        Path temp = dir.resolve(SegmentFiles.name(newSequence) + ".tmp");
+        Files.move(file, temp, StandardCopyOption.ATOMIC_MOVE);
         transferred = true;
+        try {
+            SegmentFiles.fsyncDirectory(dir);
+            mapping.store.zeroOut(SegmentDescriptor.HEADER_LENGTH, capacity);
+            SegmentDescriptor.write(buf, newSequence, capacity, nowMillis);
+            force();
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            mapping.close();
+            Files.deleteIfExists(temp);
+            throw e;
+        }
         return new Segment(newSequence, target, mapping);
     }
 

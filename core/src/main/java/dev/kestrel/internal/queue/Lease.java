@@ -69,7 +69,8 @@ final class Lease implements ReliableRead {
     }
 
     /**
-     * Moves the state from {@code from} to {@code to}, waiting out a compaction move.
+     * Moves the state from {@code from} to {@code to}, waiting out a compaction move (which puts
+     * the state back to {@code from} when done).
      *
      * @return {@code false} if the lease is in neither {@code from} nor MOVING
      */
@@ -78,7 +79,8 @@ final class Lease implements ReliableRead {
             if (cas(from, to)) {
                 return true;
             }
-            if (state() != MOVING) {
+            int now = state();
+            if (now != MOVING && now != from) {
                 return false;
             }
             JournalQueue.backoff(spins);
