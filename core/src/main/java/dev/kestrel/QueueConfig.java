@@ -71,7 +71,7 @@ public final class QueueConfig {
      * The largest journal segment, in bytes. A new queue starts with 1 MiB segments (or this, if
      * smaller) and doubles the size of each new segment up to this one, so idle queues stay small
      * on disk; an item larger than the next segment gets a segment sized to fit. The largest item
-     * a queue stores is this size less 96 bytes of headers.
+     * a queue stores is this size less 104 bytes of headers.
      *
      * @return the maximum segment size in bytes
      */

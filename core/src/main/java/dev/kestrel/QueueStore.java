@@ -78,6 +78,9 @@ public interface QueueStore extends AutoCloseable {
      * @param name the queue's name
      * @return the queue; the same instance for the same name until it is deleted
      * @throws IllegalArgumentException if the name is not allowed
+     * @throws IllegalStateException if the store is closed, or the queue's journal was written by a
+     *     newer release in a format this one cannot read (the message names the segment)
+     * @throws QueueIOException if the journal cannot be read or a first segment cannot be created
      */
     DurableQueue queue(String name);
 

@@ -65,8 +65,8 @@ public final class CheckpointDescriptor {
      * @param b 64 bytes
      * @return the slot, or {@code null} if it is not valid
      */
-    public static Slot decode(ByteBuffer b) {
-        b.order(ByteOrder.LITTLE_ENDIAN);
+    public static Slot decode(ByteBuffer buffer) {
+        ByteBuffer b = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         if (b.limit() < SLOT_LENGTH || b.getLong(0) != MAGIC || b.getInt(8) != VERSION
                 || b.getInt(12) != SLOT_LENGTH || b.getInt(60) != crc(b)) {
             return null;

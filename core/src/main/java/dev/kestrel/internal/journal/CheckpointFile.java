@@ -6,12 +6,15 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads and writes a queue's {@code checkpoint.kcp} (layout in {@link CheckpointDescriptor}).
  * Its methods are synchronized: the sync thread writes periodically, and close writes the last one.
  */
 public final class CheckpointFile implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointFile.class);
     public static final String NAME = "checkpoint.kcp";
 
     private final Path path;
@@ -64,6 +67,9 @@ public final class CheckpointFile implements AutoCloseable {
             }
             b.flip();
             CheckpointDescriptor.Slot s = CheckpointDescriptor.decode(b);
+            if (s == null && !allZero(b)) {
+                LOG.warn("file={} slot={}: damaged checkpoint slot ignored", path, i);
+            }
             if (s != null && (best == null || s.generation > best.generation)) {
                 best = s;
             }
@@ -97,6 +103,15 @@ public final class CheckpointFile implements AutoCloseable {
         }
         generation = g;
         lastLowWater = lowWater;
+        return true;
+    }
+
+    private static boolean allZero(ByteBuffer b) {
+        for (int i = b.position(); i < b.limit(); i++) {
+            if (b.get(i) != 0) {
+                return false;
+            }
+        }
         return true;
     }
 

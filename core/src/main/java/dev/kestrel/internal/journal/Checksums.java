@@ -45,6 +45,13 @@ public final class Checksums {
         return s.finish(sequence, offset, length, typeWord, addedAt, expiresAt);
     }
 
+    /** The checksum of a filler record: its facts only, with no payload and zero times. */
+    public static int ofFacts(long sequence, int offset, int length, int typeWord) {
+        Scratch s = SCRATCH.get();
+        s.crc.reset();
+        return s.finish(sequence, offset, length, typeWord, 0L, 0L);
+    }
+
     /**
      * The checksum of a payload at {@code index} in a segment's mapped bytes. Uses a per-thread
      * duplicate of the segment buffer, made again only when the thread moves to another segment.

@@ -84,6 +84,21 @@ public final class JournalRecovery {
                 Files.deleteIfExists(temp);
             }
         }
+        // Empty segments after the last one holding anything were created ahead of time (and left
+        // by a crash): drop them so that restarts do not pile them up.
+        boolean droppedEmpty = false;
+        while (segments.size() > 1) {
+            Segment last = segments.get(segments.size() - 1);
+            if (nextNonZero(last.buffer(), SegmentDescriptor.HEADER_LENGTH, last.capacity()) >= 0) {
+                break;
+            }
+            segments.remove(segments.size() - 1);
+            last.delete();
+            droppedEmpty = true;
+        }
+        if (droppedEmpty) {
+            SegmentFiles.fsyncDirectory(dir);
+        }
         if (segments.isEmpty()) {
             return;
         }
@@ -132,7 +147,13 @@ public final class JournalRecovery {
         }
         int mapSize = (int) Math.min(size & -8L, (1L << 30));
         Segment s = Segment.open(file, seq, mapSize);
-        String problem = SegmentDescriptor.problem(s.buffer(), seq);
+        String problem;
+        try {
+            problem = SegmentDescriptor.problem(s.buffer(), seq);
+        } catch (SegmentDescriptor.UnsupportedFormatException e) {
+            s.close();
+            throw new IllegalStateException("queue=" + queue + " segment=" + file.getFileName() + ": " + e.getMessage());
+        }
         if (problem == null) {
             long cap = SegmentDescriptor.capacity(s.buffer());
             if (cap < mapSize && cap >= SegmentDescriptor.HEADER_LENGTH + 8) {
@@ -147,6 +168,77 @@ public final class JournalRecovery {
         return s;
     }
 
+    // What inspect() found at an offset.
+    private static final int BAD = -1;
+    private static final int FREE = 0;
+    private static final int DATA = 1;
+    private static final int SKIP = 2;
+    private static final int END = 3;
+    private static final int CLAIM = 4;
+
+    private int kind;
+    private int span;
+
+    /**
+     * Classifies the bytes at {@code p}, setting {@code kind} and {@code span} (the bytes the record
+     * covers). Lengths are checked in long arithmetic against the room left, so no damaged length
+     * can overflow into a bad index; DATA records (live or consumed) and fillers must verify.
+     */
+    private void inspect(Segment s, int p) {
+        ByteBuffer buf = s.buffer();
+        int cap = s.capacity();
+        kind = BAD;
+        span = 0;
+        long room = (long) cap - p;
+        if (room < 8) {
+            kind = END;
+            span = (int) room;
+            return;
+        }
+        int len = RecordDescriptor.lengthAcquire(buf, p);
+        int tw = RecordDescriptor.typeWordAt(buf, p);
+        if (len == 0) {
+            kind = FREE;
+            return;
+        }
+        if (len < 0) {
+            long n = alignedLong(-(long) len);
+            if (-(long) len >= HEADER_LENGTH && n <= room && (tw == 0 || RecordDescriptor.hasMarker(tw))) {
+                kind = CLAIM;
+                span = (int) n;
+            }
+            return;
+        }
+        if (!RecordDescriptor.hasMarker(tw)) {
+            return;
+        }
+        switch (RecordDescriptor.type(tw)) {
+            case RecordDescriptor.TYPE_PADDING:
+                if (len == room && RecordDescriptor.fillerVerifies(buf, s.sequence(), p, len, tw)) {
+                    kind = END;
+                    span = len;
+                }
+                return;
+            case RecordDescriptor.TYPE_SKIP:
+                if (len >= 8 && (len & 7) == 0 && len <= room && RecordDescriptor.fillerVerifies(buf, s.sequence(), p, len, tw)) {
+                    kind = SKIP;
+                    span = len;
+                }
+                return;
+            case RecordDescriptor.TYPE_DATA:
+                if (len >= HEADER_LENGTH && alignedLong(len) <= room && verifies(s, p, len, tw)) {
+                    kind = DATA;
+                    span = aligned(len);
+                }
+                return;
+            default:
+        }
+    }
+
+    private static long alignedLong(long n) {
+        return (n + 7) & ~7L;
+    }
+
     /**
      * Scans one segment from {@code from}; returns the offset where appends may continue (for the
      * last segment) or the capacity once the segment is sealed.
@@ -155,76 +247,72 @@ public final class JournalRecovery {
         ByteBuffer buf = s.buffer();
         int cap = s.capacity();
         int p = from;
-        while (p + 8 <= cap) {
-            int len = RecordDescriptor.lengthAcquire(buf, p);
-            int tw = RecordDescriptor.typeWordAt(buf, p);
-            if (len > 0 && RecordDescriptor.hasMarker(tw)) {
-                int type = RecordDescriptor.type(tw);
-                if (type == RecordDescriptor.TYPE_PADDING && p + len == cap) {
-                    return cap;
-                }
-                if (type == RecordDescriptor.TYPE_SKIP && len >= 8 && (len & 7) == 0 && p + len <= cap) {
-                    p += len;
-                    continue;
-                }
-                if (type == RecordDescriptor.TYPE_DATA && len >= HEADER_LENGTH && p + aligned(len) <= cap) {
-                    int state = RecordDescriptor.stateAt(buf, p);
-                    if (state == RecordDescriptor.STATE_CONSUMED || state == RecordDescriptor.STATE_DAMAGED) {
-                        p += aligned(len);
-                        continue;
-                    }
-                    if (verifies(s, p, len, tw)) {
-                        if (state != RecordDescriptor.STATE_LIVE) {
-                            warn("segment=" + s + " offset=" + p + ": unknown state word 0x" + Integer.toHexString(state)
-                                    + "; keeping the record (it may be delivered again)");
-                            RecordDescriptor.setState(buf, p, RecordDescriptor.STATE_LIVE);
-                        }
-                        live(s, p, len, tw);
-                        p += aligned(len);
-                        continue;
-                    }
-                    int q = resync(s, p + 8);
-                    damagedRecords++;
-                    report("segment=" + s + " offset=" + p + " length=" + (len - HEADER_LENGTH) + ": CRC mismatch; record skipped");
-                    p = repair(s, p, q, last, false);
-                    if (q < 0) {
-                        return p;
-                    }
-                    continue;
-                }
-            } else if (unfinishedClaim(len, tw, p, cap)) {
-                int next = p + aligned(-len);
-                if (plausibleRecordStart(s, next)) {
-                    info("segment=" + s + " offset=" + p + ": append of " + (-len - HEADER_LENGTH)
-                            + " bytes never committed (never acknowledged); skipped");
-                    RecordDescriptor.writeFiller(buf, p, RecordDescriptor.TYPE_SKIP, aligned(-len));
+        for (;;) {
+            inspect(s, p);
+            if (kind == END) {
+                return cap;
+            }
+            if (kind == DATA) {
+                int state = RecordDescriptor.stateAt(buf, p);
+                if (state == RecordDescriptor.STATE_LIVE) {
+                    live(s, p, RecordDescriptor.lengthAcquire(buf, p), RecordDescriptor.typeWordAt(buf, p));
+                } else if (state != RecordDescriptor.STATE_CONSUMED && state != RecordDescriptor.STATE_DAMAGED) {
+                    warn("segment=" + s + " offset=" + p + ": unknown state word 0x" + Integer.toHexString(state)
+                            + "; keeping the record (it may be delivered again)");
+                    RecordDescriptor.setState(buf, p, RecordDescriptor.STATE_LIVE);
                     s.markDirty();
-                    p += aligned(-len);
+                    live(s, p, RecordDescriptor.lengthAcquire(buf, p), RecordDescriptor.typeWordAt(buf, p));
+                }
+                p += span;
+                continue;
+            }
+            if (kind == SKIP) {
+                p += span;
+                continue;
+            }
+            if (kind == CLAIM) {
+                int claimed = span;
+                if (plausibleRecordStart(s, p + claimed)) {
+                    info("segment=" + s + " offset=" + p + ": append of " + (claimed - HEADER_LENGTH)
+                            + " bytes or fewer never committed (never acknowledged); skipped");
+                    RecordDescriptor.writeFiller(buf, s.sequence(), p, RecordDescriptor.TYPE_SKIP, claimed);
+                    s.markDirty();
+                    p += claimed;
                     continue;
                 }
-            } else if (len == 0) {
-                int nz = nextNonZero(buf, p, cap);
-                if (nz < 0) {
-                    return sealIfNeeded(s, p, last);
-                }
             }
-            // Irregular: a zero gap followed by data, or a header that does not parse.
+            if (kind == FREE && nextNonZero(buf, p, cap) < 0) {
+                return sealIfNeeded(s, p, last);
+            }
+            // Irregular: free space followed by data, or bytes that are not a record that verifies.
+            String what = describe(buf, p);
             int q = resync(s, p + 8);
-            boolean gapOnly = q > 0 && allZero(buf, p, q);
-            if (gapOnly) {
-                info("segment=" + s + " offset=" + p + ": " + (q - p) + " zero bytes before the next record "
-                        + "(an append claimed but never written: never acknowledged); skipped");
+            boolean zeros = q >= 0 && allZero(buf, p, q);
+            if (zeros) {
+                warn("segment=" + s + " offset=" + p + ": " + (q - p) + " zero bytes before the next record"
+                        + " (appends that never completed, never acknowledged, or lost data); skipped");
             } else {
-                report("segment=" + s + " offset=" + p + ": corrupt record header (length=" + len + " type=0x"
-                        + Integer.toHexString(tw) + "); " + (q < 0 ? "no valid record follows" : "skipped "
-                        + (q - p) + " bytes to offset " + q));
+                if (what.startsWith("CRC")) {
+                    damagedRecords++;
+                }
+                report("segment=" + s + " offset=" + p + ": " + what + "; " + (q < 0
+                        ? "no valid record follows in this segment" : "skipped " + (q - p) + " bytes to offset " + q));
             }
-            p = repair(s, p, q, last, gapOnly);
+            p = repair(s, p, q, last, zeros);
             if (q < 0) {
                 return p;
             }
         }
-        return sealIfNeeded(s, p, last);
+    }
+
+    private static String describe(ByteBuffer buf, int p) {
+        int len = RecordDescriptor.lengthAcquire(buf, p);
+        int tw = RecordDescriptor.typeWordAt(buf, p);
+        if (len > HEADER_LENGTH && RecordDescriptor.hasMarker(tw) && RecordDescriptor.type(tw) == RecordDescriptor.TYPE_DATA
+                && alignedLong(len) <= (long) buf.capacity() - p) {
+            return "CRC mismatch (length=" + (len - HEADER_LENGTH) + ")";
+        }
+        return "corrupt record header (length=" + len + " type=0x" + Integer.toHexString(tw) + ")";
     }
 
     /**
@@ -233,28 +321,27 @@ public final class JournalRecovery {
      *
      * @return where scanning continues, or the segment's end offset when {@code q < 0}
      */
-    private int repair(Segment s, int p, int q, boolean last, boolean gapOnly) {
+    private int repair(Segment s, int p, int q, boolean last, boolean zeros) {
         ByteBuffer buf = s.buffer();
         int cap = s.capacity();
         s.markDirty();
         if (q >= 0) {
-            if (!gapOnly) {
+            if (!zeros) {
                 droppedBytes += q - p;
             }
-            RecordDescriptor.writeFiller(buf, p, RecordDescriptor.TYPE_SKIP, q - p);
+            RecordDescriptor.writeFiller(buf, s.sequence(), p, RecordDescriptor.TYPE_SKIP, q - p);
             return q;
         }
         int garbage = cap - p;
+        droppedBytes += garbage;
         if (last) {
-            droppedBytes += garbage;
             report("segment=" + s + " offset=" + p + ": dropped torn tail of " + garbage + " bytes");
-            for (int i = p; i < cap; i += 8) {
+            for (int i = p; i + 8 <= cap; i += 8) {
                 buf.putLong(i, 0L);
             }
             return p;
         }
-        droppedBytes += garbage;
-        RecordDescriptor.writeFiller(buf, p, RecordDescriptor.TYPE_PADDING, cap - p);
+        RecordDescriptor.writeFiller(buf, s.sequence(), p, RecordDescriptor.TYPE_PADDING, garbage);
         return cap;
     }
 
@@ -264,72 +351,57 @@ public final class JournalRecovery {
         }
         // An earlier segment that ends without PADDING: the writer that filled it crashed before
         // writing one. Seal it so readers move on.
-        RecordDescriptor.writeFiller(s.buffer(), p, RecordDescriptor.TYPE_PADDING, s.capacity() - p);
+        RecordDescriptor.writeFiller(s.buffer(), s.sequence(), p, RecordDescriptor.TYPE_PADDING, s.capacity() - p);
         s.markDirty();
         return s.capacity();
     }
 
-    private static boolean unfinishedClaim(int len, int tw, int p, int cap) {
-        return len < 0 && -len >= HEADER_LENGTH && p + aligned(-len) <= cap && (tw == 0 || RecordDescriptor.hasMarker(tw));
-    }
-
     /**
      * Whether a record may start at {@code q}: the end of the segment, free space, another
-     * unfinished claim (several writers can die mid-append at once), PADDING to the end, or a
-     * record that verifies. Used to trust the length of an unfinished claim before stepping over it.
+     * unfinished claim (several writers can die mid-append at once), or a record that verifies.
+     * Used to trust the length of an unfinished claim before stepping over it.
      */
     private boolean plausibleRecordStart(Segment s, int q) {
-        ByteBuffer buf = s.buffer();
-        int cap = s.capacity();
-        if (q + 8 > cap) {
-            return q <= cap;
+        int k = kind;
+        int n = span;
+        try {
+            inspect(s, q);
+            return kind != BAD;
+        } finally {
+            kind = k;
+            span = n;
         }
-        int len = RecordDescriptor.lengthAcquire(buf, q);
-        int tw = RecordDescriptor.typeWordAt(buf, q);
-        if (len == 0) {
-            return true;
-        }
-        if (unfinishedClaim(len, tw, q, cap)) {
-            return true;
-        }
-        if (len > 0 && RecordDescriptor.hasMarker(tw)) {
-            int type = RecordDescriptor.type(tw);
-            return (type == RecordDescriptor.TYPE_PADDING && q + len == cap)
-                    || (type == RecordDescriptor.TYPE_SKIP && len >= 8 && (len & 7) == 0 && q + len <= cap)
-                    || (type == RecordDescriptor.TYPE_DATA && len >= HEADER_LENGTH && q + aligned(len) <= cap
-                        && verifies(s, q, len, tw));
-        }
-        return false;
     }
 
-    /** The next offset at or after {@code from} holding a record that verifies, or -1. */
+    /** The next offset at or after {@code from} where a record that verifies starts, or -1. */
     private int resync(Segment s, int from) {
         ByteBuffer buf = s.buffer();
         int cap = s.capacity();
-        for (int q = from; q + 8 <= cap; q += 8) {
-            int len = RecordDescriptor.lengthAcquire(buf, q);
-            if (len == 0) {
-                int nz = nextNonZero(buf, q, cap);
-                if (nz < 0) {
-                    return -1;
+        int k = kind;
+        int n = span;
+        try {
+            for (int q = from; q + 8 <= cap; q += 8) {
+                if (buf.getLong(q) == 0L) {
+                    int nz = nextNonZero(buf, q + 8, cap);
+                    if (nz < 0) {
+                        return -1;
+                    }
+                    q = nz - 8;
+                    continue;
                 }
-                q = nz - 8;
-                continue;
+                inspect(s, q);
+                if (kind == DATA || kind == SKIP || kind == END) {
+                    return q;
+                }
+                if (kind == CLAIM && plausibleRecordStart(s, q + span)) {
+                    return q;
+                }
             }
-            int tw = RecordDescriptor.typeWordAt(buf, q);
-            if (!RecordDescriptor.hasMarker(tw)) {
-                continue;
-            }
-            int type = RecordDescriptor.type(tw);
-            if (len > 0 && type == RecordDescriptor.TYPE_DATA && len >= HEADER_LENGTH && q + aligned(len) <= cap
-                    && verifies(s, q, len, tw)) {
-                return q;
-            }
-            if (len > 0 && type == RecordDescriptor.TYPE_PADDING && q + len == cap) {
-                return q;
-            }
+            return -1;
+        } finally {
+            kind = k;
+            span = n;
         }
-        return -1;
     }
 
     private static boolean verifies(Segment s, int p, int len, int tw) {

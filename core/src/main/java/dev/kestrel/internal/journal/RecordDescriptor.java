@@ -211,10 +211,28 @@ public final class RecordDescriptor {
 
     /**
      * Writes a PADDING or SKIP record covering {@code length} bytes from {@code offset}: the type
-     * word, then the length with release semantics.
+     * word and (when there is room, i.e. {@code length >= 12}) a checksum of the filler's facts,
+     * then the length with release semantics. The checksum lets recovery tell a real filler from a
+     * DATA record whose type word was damaged into one.
      */
-    public static void writeFiller(ByteBuffer buf, int offset, int type, int length) {
-        INT.set(buf, offset + TYPE_OFFSET, typeWord(type, 0));
+    public static void writeFiller(ByteBuffer buf, long sequence, int offset, int type, int length) {
+        int tw = typeWord(type, 0);
+        INT.set(buf, offset + TYPE_OFFSET, tw);
+        if (length >= CRC_OFFSET + 4) {
+            INT.set(buf, offset + CRC_OFFSET, fillerCrc(sequence, offset, length, tw));
+        }
         INT.setRelease(buf, offset + LENGTH_OFFSET, length);
+    }
+
+    /**
+     * Whether the PADDING or SKIP record at {@code offset} is genuine: an 8-byte filler has no room
+     * for a checksum (and no DATA record is that short); longer ones must verify.
+     */
+    public static boolean fillerVerifies(ByteBuffer buf, long sequence, int offset, int length, int typeWord) {
+        return length == 8 || crcAt(buf, offset) == fillerCrc(sequence, offset, length, typeWord);
+    }
+
+    private static int fillerCrc(long sequence, int offset, int length, int typeWord) {
+        return Checksums.ofFacts(sequence, offset, length, typeWord);
     }
 }

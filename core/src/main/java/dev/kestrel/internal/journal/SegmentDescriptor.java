@@ -97,6 +97,10 @@ public final class SegmentDescriptor {
         if (version < 1) {
             return "invalid format version " + version;
         }
+        int headerLength = (int) INT.get(buf, HEADER_LENGTH_OFFSET);
+        if (headerLength != HEADER_LENGTH) {
+            return "header length " + headerLength + " is not " + HEADER_LENGTH;
+        }
         long sequence = sequence(buf);
         if (sequence != expectedSequence) {
             return "header sequence " + sequence + " does not match the file name's " + expectedSequence;

@@ -114,7 +114,7 @@ final class Appender {
                 } finally {
                     if (!committed) {
                         // The copy threw: readers must still be able to step over the claim.
-                        RecordDescriptor.writeFiller(buf, o, RecordDescriptor.TYPE_SKIP, total);
+                        RecordDescriptor.writeFiller(buf, s.sequence(), o, RecordDescriptor.TYPE_SKIP, total);
                     }
                     s.writerDone();
                 }
@@ -125,7 +125,7 @@ final class Appender {
                 return Positions.of(s.sequence(), o);
             }
             if (claimed < cap) {
-                RecordDescriptor.writeFiller(s.buffer(), (int) claimed, RecordDescriptor.TYPE_PADDING, (int) (cap - claimed));
+                RecordDescriptor.writeFiller(s.buffer(), s.sequence(), (int) claimed, RecordDescriptor.TYPE_PADDING, (int) (cap - claimed));
                 s.markDirty();
             }
             s.writerDone();
@@ -285,11 +285,11 @@ final class Appender {
         } while (current != s);
     }
 
-    /** Releases the prepared and spare segments (after {@link #close()}); their files stay, empty. */
+    /** Deletes the prepared and spare segments (after {@link #close()}): they hold nothing. */
     void releaseSpares() {
         synchronized (creation) {
             if (prepared != null) {
-                prepared.close();
+                discard(prepared);
                 prepared = null;
             }
             if (spare != null) {

@@ -784,6 +784,14 @@ public final class JournalQueue implements DurableQueue {
                 }
                 int tw = RecordDescriptor.typeWordAt(buf, o);
                 int type = RecordDescriptor.type(tw);
+                if (!RecordDescriptor.hasMarker(tw) || ((long) len + 7 & ~7L) > cap - o
+                        || (type == RecordDescriptor.TYPE_DATA && len < HEADER_LENGTH)) {
+                    // Records read here were written by this process or verified when the queue
+                    // opened; only something outside it can have changed them.
+                    throw new IllegalStateException("queue=" + name + " segment=" + s + " offset=" + o
+                            + ": corrupt record header in memory (length=" + len + " type=0x" + Integer.toHexString(tw)
+                            + "); the journal was changed behind the store's back; reopen the store to repair it");
+                }
                 if (type == RecordDescriptor.TYPE_PADDING) {
                     Segment next = s.next();
                     if (next == null) {

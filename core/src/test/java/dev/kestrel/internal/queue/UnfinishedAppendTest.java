@@ -56,7 +56,7 @@ class UnfinishedAppendTest {
             q.put(new byte[] {3});
             copyQueue(live.resolve("q"), crashed.resolve("q"));
             s.writerDone();
-            RecordDescriptor.writeFiller(s.buffer(), (int) offset, RecordDescriptor.TYPE_SKIP, RecordDescriptor.aligned(length));
+            RecordDescriptor.writeFiller(s.buffer(), s.sequence(), (int) offset, RecordDescriptor.TYPE_SKIP, RecordDescriptor.aligned(length));
         }
         try (QueueStore store = QueueStore.open(crashed)) {
             DurableQueue q = store.queue("q");
