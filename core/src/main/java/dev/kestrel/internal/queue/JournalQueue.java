@@ -253,12 +253,19 @@ public final class JournalQueue implements DurableQueue {
 
     @Override
     public byte[] poll(long timeout, TimeUnit unit) throws InterruptedException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        return (byte[]) await(unit.toNanos(timeout), false);
+    }
+
+    /**
+     * Takes an item (polled durably, or opened), parking up to {@code timeoutNanos} for one.
+     */
+    private Object await(long timeoutNanos, boolean open) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutNanos;
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
         for (;;) {
-            byte[] item = poll();
+            Object item = take(open, false);
             if (item != null) {
                 return item;
             }
@@ -272,9 +279,8 @@ public final class JournalQueue implements DurableQueue {
             try {
                 // Last look after registering: strict, so a put claimed but not yet committed is
                 // waited for rather than slept through (see Waiters).
-                item = pollItem(true);
+                item = take(open, true);
                 if (item != null) {
-                    awaitDurable();
                     return item;
                 }
                 LockSupport.parkNanos(this, remaining);
@@ -289,6 +295,17 @@ public final class JournalQueue implements DurableQueue {
                 }
             }
         }
+    }
+
+    private Object take(boolean open, boolean strict) {
+        if (open) {
+            return openItem(null, strict);
+        }
+        byte[] item = pollItem(strict);
+        if (item != null) {
+            awaitDurable();
+        }
+        return item;
     }
 
     @Override
@@ -447,38 +464,7 @@ public final class JournalQueue implements DurableQueue {
 
     @Override
     public ReliableRead open(long timeout, TimeUnit unit) throws InterruptedException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
-        if (Thread.interrupted()) {
-            throw new InterruptedException();
-        }
-        for (;;) {
-            ReliableRead r = openItem(null);
-            if (r != null) {
-                return r;
-            }
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
-                return null;
-            }
-            Waiters.Blocked w = new Waiters.Blocked();
-            waiters.add(w);
-            boolean passOn = true;
-            try {
-                r = openItem(null, true);
-                if (r != null) {
-                    return r;
-                }
-                LockSupport.parkNanos(this, remaining);
-                if (Thread.interrupted()) {
-                    throw new InterruptedException();
-                }
-                passOn = false;
-            } finally {
-                if (!waiters.cancel(w) && passOn) {
-                    waiters.wakeOne();
-                }
-            }
-        }
+        return (ReliableRead) await(unit.toNanos(timeout), true);
     }
 
     @Override
