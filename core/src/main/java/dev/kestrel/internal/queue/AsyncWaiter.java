@@ -15,6 +15,8 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
     private final CompletableFuture<T> future;
     private final boolean open;
     private volatile ScheduledFuture<?> timer;
+    /** When the wait ends (System.nanoTime); checked whenever the waiter registers again. */
+    private long deadline;
 
     AsyncWaiter(JournalQueue queue, CompletableFuture<T> future, boolean open) {
         this.queue = queue;
@@ -32,6 +34,7 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
                 future.complete(null);
                 return;
             }
+            deadline = System.nanoTime() + timeoutNanos;
             boolean retry = waitAgain();
             // Scheduled after registering, so a timeout can only find this waiter registered.
             timer = queue.context().maintenance().schedule(this::timeout, timeoutNanos, TimeUnit.NANOSECONDS);
@@ -70,10 +73,17 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
     }
 
     /**
-     * Registers again; returns {@code true} if an item may have arrived meanwhile and this waiter
-     * took itself back to try again (otherwise a producer or abort will wake it).
+     * Registers again, unless the time is up (then completes with {@code null}); returns
+     * {@code true} if an item may have arrived meanwhile and this waiter took itself back to try
+     * again (otherwise a producer, an abort or the timer will end the wait).
      */
     private boolean waitAgain() {
+        if (System.nanoTime() - deadline >= 0) {
+            // The timer may have fired while this waiter was being served (and found it busy).
+            cancelTimer();
+            future.complete(null);
+            return false;
+        }
         set(Waiters.WAITING);
         queue.waiters().add(this);
         return queue.mayHaveItem() && queue.waiters().selfWake(this);

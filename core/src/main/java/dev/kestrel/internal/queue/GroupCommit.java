@@ -5,6 +5,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 import org.jctools.queues.MpscUnboundedArrayQueue;
 
 /**
@@ -19,7 +20,9 @@ import org.jctools.queues.MpscUnboundedArrayQueue;
  * one of them leads: throughput grows with the number of concurrent callers.
  *
  * <p>Asynchronous callers ({@link #whenDurable}) never wait: their completion is queued (JCTools
- * MPSC queue) and the store's sync thread leads a round for them.
+ * MPSC queue, drained only under the leader flag) and the store's sync thread leads a round for
+ * them. A leader that releases the flag while completions are still queued asks the sync thread
+ * for another round, so a request made while someone else led is never dropped.
  */
 final class GroupCommit {
     /** Forces the queue's dirty segments. */
@@ -31,7 +34,9 @@ final class GroupCommit {
     private final Runnable requestAsyncRound;
     private final AtomicLong requested = new AtomicLong();
     private final AtomicInteger leader = new AtomicInteger();
-    private final MpscUnboundedArrayQueue<Thread> sleepers = new MpscUnboundedArrayQueue<>(64);
+    /** Parked callers; drained by whichever thread just led a round, so several may drain at once (MPMC). */
+    private final MpmcUnboundedXaddArrayQueue<Thread> sleepers = new MpmcUnboundedXaddArrayQueue<>(64);
+    /** Async completions; drained only by the current leader (single consumer). */
     private final MpscUnboundedArrayQueue<Pending> pending = new MpscUnboundedArrayQueue<>(64);
     private volatile long completed;
     private volatile long failedThrough;
@@ -61,8 +66,7 @@ final class GroupCommit {
                         round();
                     }
                 } finally {
-                    leader.set(0);
-                    wakeSleepers();
+                    release();
                 }
             } else {
                 sleepers.offer(Thread.currentThread());
@@ -74,6 +78,15 @@ final class GroupCommit {
             checkFailed(t);
         }
         checkFailed(t);
+    }
+
+    /** Gives up leadership, wakes the parked callers, and hands queued async completions on. */
+    private void release() {
+        leader.set(0);
+        wakeSleepers();
+        if (!pending.isEmpty()) {
+            requestAsyncRound.run();
+        }
     }
 
     /**
@@ -100,19 +113,25 @@ final class GroupCommit {
             try {
                 round();
             } catch (IOException e) {
-                // recorded in failure; the waiters it concerns are told
+                // recorded in failure; the callers it concerns are told
             } finally {
-                leader.set(0);
-                wakeSleepers();
+                release();
             }
         }
     }
 
     /** Marks everything issued so far durable without forcing (used by close after its own force). */
     void completeAll() {
-        completed = requested.get();
-        drainPending();
-        wakeSleepers();
+        for (int spins = 0; !leader.compareAndSet(0, 1); spins++) {
+            JournalQueue.backoff(spins);
+        }
+        try {
+            completed = requested.get();
+            drainPending();
+        } finally {
+            leader.set(0);
+            wakeSleepers();
+        }
     }
 
     private void round() throws IOException {
@@ -130,10 +149,10 @@ final class GroupCommit {
         drainPending();
     }
 
+    /** Completes the queued completions now durable; the others wait for a later round. Leader only. */
     private void drainPending() {
         long done = completed;
         int n = pending.size();
-        boolean more = false;
         for (int i = 0; i < n; i++) {
             Pending p = pending.poll();
             if (p == null) {
@@ -143,11 +162,7 @@ final class GroupCommit {
                 completeOne(p);
             } else {
                 pending.offer(p);
-                more = true;
             }
-        }
-        if (more) {
-            requestAsyncRound.run();
         }
     }
 
