@@ -20,7 +20,7 @@ public final class CheckpointFile implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private long generation;
-    private long lastLowWater = -1;
+    private CheckpointDescriptor.Slot last;
 
     private CheckpointFile(Path path, FileChannel channel, long generation) {
         this.path = path;
@@ -42,7 +42,7 @@ public final class CheckpointFile implements AutoCloseable {
         CheckpointDescriptor.Slot newest = f.read();
         if (newest != null) {
             f.generation = newest.generation;
-            f.lastLowWater = newest.lowWater;
+            f.last = newest;
         }
         if (!existed) {
             SegmentFiles.fsyncDirectory(dir);
@@ -78,22 +78,30 @@ public final class CheckpointFile implements AutoCloseable {
     }
 
     /**
-     * Writes a new checkpoint if the low-water position moved.
+     * Writes a new checkpoint holding only a low-water position (its tail is the same position
+     * and its counters are zero).
      *
-     * @param lowWater every record before it is consumed
-     * @param nowMillis the time
+     * @return {@code true} if written
+     */
+    public boolean write(long lowWater, long nowMillis, boolean force) throws IOException {
+        return write(new CheckpointDescriptor.Slot(0, lowWater, nowMillis), force);
+    }
+
+    /**
+     * Writes a new checkpoint, unless its content equals the last one written.
+     *
+     * @param content the slot to write; its generation is replaced by the next one
      * @param force whether to force it to stable storage
      * @return {@code true} if written
      */
-    public synchronized boolean write(long lowWater, long nowMillis, boolean force) throws IOException {
-        if (!channel.isOpen()) {
-            return false;
-        }
-        if (lowWater == lastLowWater) {
+    public synchronized boolean write(CheckpointDescriptor.Slot content, boolean force) throws IOException {
+        if (!channel.isOpen() || content.sameContent(last)) {
             return false;
         }
         long g = generation + 1;
-        ByteBuffer b = CheckpointDescriptor.encode(new CheckpointDescriptor.Slot(g, lowWater, nowMillis));
+        CheckpointDescriptor.Slot slot = new CheckpointDescriptor.Slot(g, content.lowWater, content.writtenAt, content.tail,
+                content.totalItems, content.expiredItems, content.discardedItems);
+        ByteBuffer b = CheckpointDescriptor.encode(slot);
         long pos = (g % 2) * CheckpointDescriptor.SLOT_STRIDE;
         while (b.hasRemaining()) {
             channel.write(b, pos + b.position());
@@ -102,8 +110,13 @@ public final class CheckpointFile implements AutoCloseable {
             channel.force(false);
         }
         generation = g;
-        lastLowWater = lowWater;
+        last = slot;
         return true;
+    }
+
+    /** The last slot read or written, or {@code null}. */
+    public synchronized CheckpointDescriptor.Slot last() {
+        return last;
     }
 
     private static boolean allZero(ByteBuffer b) {

@@ -42,6 +42,8 @@ public final class JournalRecovery {
     private long damagedRecords;
     private long droppedBytes;
     private int tailOffset;
+    private long countFrom = Long.MAX_VALUE;
+    private long appended;
 
     private JournalRecovery(String queue, Path dir) {
         this.queue = queue;
@@ -59,7 +61,23 @@ public final class JournalRecovery {
      * @throws SegmentDescriptor.UnsupportedFormatException if a segment is of a newer format
      */
     public static JournalRecovery recover(String queue, Path dir, long lowWater) throws IOException {
+        return recover(queue, dir, lowWater, Long.MAX_VALUE);
+    }
+
+    /**
+     * Recovers the journal in {@code dir}, also counting the items appended at or after
+     * {@code countFrom} (the checkpoint's tail), whatever became of them since.
+     *
+     * @param queue the queue's name, for messages
+     * @param dir the queue directory
+     * @param lowWater the checkpoint's low-water position, or -1
+     * @param countFrom where to start counting appended items ({@link #appendedSinceCheckpoint()})
+     * @return the recovered state; its segments are mapped and owned by the caller
+     * @throws IOException if a file cannot be read or mapped
+     */
+    public static JournalRecovery recover(String queue, Path dir, long lowWater, long countFrom) throws IOException {
         JournalRecovery r = new JournalRecovery(queue, dir);
+        r.countFrom = countFrom;
         try {
             r.run(lowWater);
         } catch (IOException | RuntimeException e) {
@@ -254,6 +272,10 @@ public final class JournalRecovery {
             }
             if (kind == DATA) {
                 int state = RecordDescriptor.stateAt(buf, p);
+                if (Positions.of(s.sequence(), p) >= countFrom
+                        && (RecordDescriptor.flags(RecordDescriptor.typeWordAt(buf, p)) & RecordDescriptor.FLAG_COPY) == 0) {
+                    appended++;
+                }
                 if (state == RecordDescriptor.STATE_LIVE) {
                     live(s, p, RecordDescriptor.lengthAcquire(buf, p), RecordDescriptor.typeWordAt(buf, p));
                 } else if (state != RecordDescriptor.STATE_CONSUMED && state != RecordDescriptor.STATE_DAMAGED) {
@@ -542,6 +564,16 @@ public final class JournalRecovery {
 
     public long liveBytes() {
         return liveBytes;
+    }
+
+    /** Items (not compaction copies) appended at or after the position given as {@code countFrom}. */
+    public long appendedSinceCheckpoint() {
+        return appended;
+    }
+
+    /** The end of the journal: where the next append goes. */
+    public long tailPosition() {
+        return segments.isEmpty() ? -1 : Positions.of(segments.get(segments.size() - 1).sequence(), tailOffset);
     }
 
     /** Records skipped because their checksum failed. */

@@ -24,23 +24,28 @@ class CheckpointDescriptorTest {
 
     @Test
     void encodesTheDocumentedLayout() {
-        ByteBuffer b = CheckpointDescriptor.encode(slot(7, Positions.of(3, 4096), 1_700_000_000_000L));
-        assertThat(b.remaining()).isEqualTo(64);
+        ByteBuffer b = CheckpointDescriptor.encode(new CheckpointDescriptor.Slot(7, Positions.of(3, 4096), 1_700_000_000_000L,
+                Positions.of(5, 64), 123, 45, 6));
+        assertThat(b.remaining()).isEqualTo(128);
         ByteBuffer r = b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         byte[] magic = new byte[8];
         r.duplicate().position(0).get(magic);
         assertThat(new String(magic, StandardCharsets.US_ASCII)).isEqualTo("KSTRLCKP");
         assertThat(r.getInt(8)).isEqualTo(1);
-        assertThat(r.getInt(12)).isEqualTo(64);
+        assertThat(r.getInt(12)).isEqualTo(128);
         assertThat(r.getLong(16)).isEqualTo(7);
         assertThat(r.getLong(24)).isEqualTo(Positions.of(3, 4096));
         assertThat(r.getLong(32)).isEqualTo(1_700_000_000_000L);
-        for (int i = 40; i < 60; i++) {
+        assertThat(r.getLong(40)).isEqualTo(Positions.of(5, 64));
+        assertThat(r.getLong(48)).isEqualTo(123);
+        assertThat(r.getLong(56)).isEqualTo(45);
+        assertThat(r.getLong(64)).isEqualTo(6);
+        for (int i = 72; i < 124; i++) {
             assertThat(r.get(i)).isZero();
         }
         CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, 60);
-        assertThat(r.getInt(60)).isEqualTo((int) crc.getValue());
+        crc.update(b.array(), 0, 124);
+        assertThat(r.getInt(124)).isEqualTo((int) crc.getValue());
     }
 
     @Test
@@ -60,7 +65,7 @@ class CheckpointDescriptorTest {
 
     @Test
     void everySingleBitFlipMakesTheSlotInvalid() {
-        for (int bit = 0; bit < 64 * 8; bit++) {
+        for (int bit = 0; bit < 128 * 8; bit++) {
             ByteBuffer b = CheckpointDescriptor.encode(slot(12, Positions.of(2, 800), 99));
             int i = bit / 8;
             b.put(i, (byte) (b.get(i) ^ (1 << (bit % 8))));
@@ -70,9 +75,9 @@ class CheckpointDescriptorTest {
 
     @Test
     void zeroedOrShortSlotIsInvalid() {
-        assertThat(CheckpointDescriptor.decode(ByteBuffer.allocate(64))).isNull();
+        assertThat(CheckpointDescriptor.decode(ByteBuffer.allocate(128))).isNull();
         ByteBuffer b = CheckpointDescriptor.encode(slot(1, 2, 3));
-        b.limit(63);
+        b.limit(127);
         assertThat(CheckpointDescriptor.decode(b)).isNull();
     }
 
@@ -81,8 +86,8 @@ class CheckpointDescriptorTest {
         ByteBuffer b = CheckpointDescriptor.encode(slot(1, 2, 3)).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(8, 2);
         CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, 60);
-        b.putInt(60, (int) crc.getValue());
+        crc.update(b.array(), 0, 124);
+        b.putInt(124, (int) crc.getValue());
         assertThat(CheckpointDescriptor.decode(b)).isNull();
     }
 
@@ -114,15 +119,15 @@ class CheckpointDescriptorTest {
     @Test
     void generationsAlternateBetweenTheSlotsAndTheNewestWins() throws Exception {
         writeTwoGenerations();
-        assertThat(Files.size(file())).isEqualTo(4096 + 64);
+        assertThat(Files.size(file())).isEqualTo(4096 + 128);
         try (CheckpointFile f = CheckpointFile.open(dir)) {
             CheckpointDescriptor.Slot s = f.read();
             assertThat(s.generation).isEqualTo(2);
             assertThat(s.lowWater).isEqualTo(200);
         }
         byte[] all = Files.readAllBytes(file());
-        assertThat(CheckpointDescriptor.decode(ByteBuffer.wrap(all, 0, 64).slice()).generation).isEqualTo(2);
-        assertThat(CheckpointDescriptor.decode(ByteBuffer.wrap(all, 4096, 64).slice()).generation).isEqualTo(1);
+        assertThat(CheckpointDescriptor.decode(ByteBuffer.wrap(all, 0, 128).slice()).generation).isEqualTo(2);
+        assertThat(CheckpointDescriptor.decode(ByteBuffer.wrap(all, 4096, 128).slice()).generation).isEqualTo(1);
     }
 
     @Test
@@ -140,7 +145,7 @@ class CheckpointDescriptorTest {
     @Test
     void newestSlotWithABadCrcIsIgnoredAndTheOtherSlotIsUsed() throws Exception {
         writeTwoGenerations();
-        flip(60, 0); // CRC of slot 0 (generation 2)
+        flip(124, 0); // CRC of slot 0 (generation 2)
         try (CheckpointFile f = CheckpointFile.open(dir)) {
             CheckpointDescriptor.Slot s = f.read();
             assertThat(s.generation).isEqualTo(1);
@@ -151,7 +156,7 @@ class CheckpointDescriptorTest {
             assertThat(f.read().generation).isEqualTo(2);
         }
         byte[] all = Files.readAllBytes(file());
-        assertThat(CheckpointDescriptor.decode(ByteBuffer.wrap(all, 4096, 64).slice()).lowWater).isEqualTo(100);
+        assertThat(CheckpointDescriptor.decode(ByteBuffer.wrap(all, 4096, 128).slice()).lowWater).isEqualTo(100);
     }
 
     @Test
@@ -164,7 +169,7 @@ class CheckpointDescriptorTest {
             assertThat(f.read().generation).isEqualTo(3);
         }
         byte[] all = Files.readAllBytes(file());
-        assertThat(CheckpointDescriptor.decode(ByteBuffer.wrap(all, 0, 64).slice()).lowWater)
+        assertThat(CheckpointDescriptor.decode(ByteBuffer.wrap(all, 0, 128).slice()).lowWater)
                 .as("generation 3 went to slot 1, slot 0 keeps generation 2").isEqualTo(200);
     }
 
@@ -195,7 +200,7 @@ class CheckpointDescriptorTest {
             assertThat(f.read()).isNull();
         }
         byte[] slot0 = CheckpointDescriptor.encode(slot(4, 44, 0)).array();
-        Files.write(file(), java.util.Arrays.copyOf(slot0, 40));
+        Files.write(file(), java.util.Arrays.copyOf(slot0, 100));
         try (CheckpointFile f = CheckpointFile.open(dir)) {
             assertThat(f.read()).isNull();
         }
