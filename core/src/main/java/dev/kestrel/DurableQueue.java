@@ -1,6 +1,7 @@
 package dev.kestrel;
 
 import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -31,6 +32,13 @@ import java.util.concurrent.TimeUnit;
  * {@link java.util.concurrent.BlockingQueue#poll(long, TimeUnit)}. The {@code *Async} forms park
  * no thread at all: their futures complete on the thread that made the item available, or on the
  * store's timer thread, so callbacks attached to them should be short or use an executor.
+ *
+ * <h2>Rules</h2>
+ * The queue's {@link QueueConfig} limits what it accepts: a put beyond {@code maxItems},
+ * {@code maxSize} or {@code maxItemSize} returns {@code false} (or discards the oldest items, with
+ * {@code discardOldWhenFull}); items expire by {@code maxAge} or their own expiry; a read left open
+ * longer than {@code openTimeout} is returned. A fanout master ({@code a}, with children
+ * {@code a+b}, {@code a+c}) puts a copy of every item into each child before storing its own.
  *
  * <h2>Zero-copy use</h2>
  * {@link #put(ByteBuffer)}, {@link #poll(ByteBuffer)}, {@link #peek(ByteBuffer)} and
@@ -71,6 +79,17 @@ public interface DurableQueue {
     boolean put(byte[] item, int offset, int length);
 
     /**
+     * Appends an item that expires at {@code expiry} (or earlier, by the queue's
+     * {@link QueueConfig#maxAge()}). An expired item is never delivered; see
+     * {@link QueueConfig#expireToQueue()} for where it goes.
+     *
+     * @param item the bytes to store
+     * @param expiry when the item expires (wall-clock time of the store's clock), or {@code null} for never
+     * @return see {@link #put(byte[])}
+     */
+    boolean put(byte[] item, Instant expiry);
+
+    /**
      * Appends the bytes between the buffer's position and its limit, without allocating. On
      * success the buffer's position is advanced to its limit.
      *
@@ -88,6 +107,15 @@ public interface DurableQueue {
      * @return the outcome
      */
     CompletableFuture<Boolean> putAsync(byte[] item);
+
+    /**
+     * {@link #putAsync(byte[])} with an expiry, as for {@link #put(byte[], Instant)}.
+     *
+     * @param item the bytes to store
+     * @param expiry when the item expires, or {@code null} for never
+     * @return the outcome
+     */
+    CompletableFuture<Boolean> putAsync(byte[] item, Instant expiry);
 
     /**
      * Removes and returns the head item.
@@ -183,6 +211,28 @@ public interface DurableQueue {
     CompletableFuture<ReliableRead> openAsync(long timeout, TimeUnit unit);
 
     /**
+     * Removes every stored item; reads open at the time are not touched.
+     *
+     * @return the number of items removed
+     */
+    long flush();
+
+    /**
+     * Removes the expired items at the head of the queue now, instead of waiting for the
+     * background sweep (which runs every second) or for a read to meet them.
+     *
+     * @return the number of items expired
+     */
+    long flushExpired();
+
+    /**
+     * A snapshot of the queue's statistics.
+     *
+     * @return the statistics
+     */
+    QueueStats stats();
+
+    /**
      * The number of items stored and not open in a reliable read. Exact when no operation is in
      * progress; otherwise a value the queue held during the call.
      *
@@ -205,8 +255,8 @@ public interface DurableQueue {
     int openReads();
 
     /**
-     * The largest item this queue stores: its maximum segment size less the segment and record
-     * headers.
+     * The largest item this queue stores: the smaller of {@link QueueConfig#maxItemSize()} and its
+     * maximum segment size less the segment and record headers.
      *
      * @return the size in bytes
      */

@@ -72,8 +72,10 @@ public interface QueueStore extends AutoCloseable {
     /**
      * The queue named {@code name}, created on first use.
      *
-     * <p>Names are 1 to 200 characters with no {@code /}, {@code \}, {@code .}, {@code ~}, white
-     * space or control characters.
+     * <p>Names follow {@link QueueNames}: 1 to 200 characters with no {@code /}, {@code \},
+     * {@code .}, {@code ~}, white space or control characters. {@code master+child} names the
+     * fanout child of queue {@code master}: opening it opens the master too, and from then on every
+     * item put to the master is also put to the child.
      *
      * @param name the queue's name
      * @return the queue; the same instance for the same name until it is deleted
@@ -99,6 +101,36 @@ public interface QueueStore extends AutoCloseable {
      * @return {@code true} if the queue existed
      */
     boolean delete(String name);
+
+    /**
+     * Removes every stored item of every queue (open reads untouched).
+     *
+     * @return the number of items removed
+     */
+    long flushAll();
+
+    /**
+     * Removes the expired items of every queue now.
+     *
+     * @return the number of items expired
+     */
+    long flushAllExpired();
+
+    /**
+     * The store's totals over its open queues.
+     *
+     * @return the statistics
+     */
+    StoreStats stats();
+
+    /**
+     * The effective configuration a queue has (or would have): its own settings over the store's
+     * defaults, a fanout child's over its master's.
+     *
+     * @param name the queue's name
+     * @return the configuration
+     */
+    QueueConfig configOf(String name);
 
     /**
      * The store's directory.
@@ -142,7 +174,7 @@ public interface QueueStore extends AutoCloseable {
          * @return this builder
          */
         public Builder queue(String name, QueueConfig config) {
-            queues.put(JournalStore.checkQueueName(name), Objects.requireNonNull(config, "config"));
+            queues.put(QueueNames.check(name), Objects.requireNonNull(config, "config"));
             return this;
         }
 

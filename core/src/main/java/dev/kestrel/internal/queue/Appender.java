@@ -53,6 +53,7 @@ final class Appender {
     /** A retired segment kept for reuse; guarded by {@code creation}. */
     private Segment spare;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.LongAdder rotations = new java.util.concurrent.atomic.LongAdder();
 
     Appender(JournalQueue queue, Path dir, SegmentTable table, QueueContext ctx, long maxSegmentSize, Segment current) {
         this.queue = queue;
@@ -150,6 +151,7 @@ final class Appender {
                         table.add(next);
                         full.next(next);
                         current = next;
+                        rotations.increment();
                         if (closed) {
                             next.freeze();
                         }
@@ -236,6 +238,18 @@ final class Appender {
         } catch (IOException | RuntimeException e) {
             LOG.warn("queue={}: could not prepare the next journal segment ahead of time ({}); the next roll will try again",
                     queue.name(), e.toString());
+        }
+    }
+
+    /** Rolls to a new segment so far. */
+    long rotations() {
+        return rotations.sum();
+    }
+
+    /** Bytes of the prepared and spare segments, which are on disk but hold nothing. */
+    long spareBytes() {
+        synchronized (creation) {
+            return (prepared == null ? 0 : prepared.capacity()) + (spare == null ? 0 : spare.capacity());
         }
     }
 

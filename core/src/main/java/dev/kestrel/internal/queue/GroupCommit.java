@@ -41,10 +41,26 @@ final class GroupCommit {
     private volatile long completed;
     private volatile long failedThrough;
     private volatile IOException failure;
+    private final java.util.concurrent.atomic.LongAdder forces = new java.util.concurrent.atomic.LongAdder();
+    private volatile long lastForceNanos;
 
     GroupCommit(Forcer forcer, Runnable requestAsyncRound) {
         this.forcer = forcer;
         this.requestAsyncRound = requestAsyncRound;
+    }
+
+    /** Records one force of a segment and how long it took. */
+    void forced(long nanos) {
+        forces.increment();
+        lastForceNanos = nanos;
+    }
+
+    long forces() {
+        return forces.sum();
+    }
+
+    long lastForceMicros() {
+        return lastForceNanos / 1000;
     }
 
     /** A ticket for a change already written to the mapped journal. */

@@ -1,73 +1,46 @@
 package dev.kestrel.internal.queue;
 
-import static dev.kestrel.internal.journal.RecordDescriptor.HEADER_LENGTH;
-
 import dev.kestrel.DurableQueue;
 import dev.kestrel.QueueClosedException;
 import dev.kestrel.QueueConfig;
 import dev.kestrel.QueueIOException;
+import dev.kestrel.QueueStats;
 import dev.kestrel.ReliableRead;
 import dev.kestrel.SyncPolicy;
 import dev.kestrel.internal.journal.CheckpointDescriptor;
 import dev.kestrel.internal.journal.CheckpointFile;
-import dev.kestrel.internal.journal.Checksums;
 import dev.kestrel.internal.journal.JournalRecovery;
 import dev.kestrel.internal.journal.Positions;
-import dev.kestrel.internal.journal.RecordDescriptor;
 import dev.kestrel.internal.journal.Segment;
 import dev.kestrel.internal.journal.SegmentDescriptor;
 import dev.kestrel.internal.journal.SegmentFiles;
 import java.io.IOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A durable queue over a journal of mapped segments. The journal is the queue: there is no copy
- * of the items on the heap, so memory use does not grow with the backlog.
+ * A durable queue over a journal of mapped segments. The journal is the queue: no item is held on
+ * the heap, so memory use does not grow with the backlog ("read-behind" is the only mode).
  *
- * <h2>Consumption</h2>
- * {@code head} is the position of the oldest record not yet taken. A consumer enters the head's
- * segment (so its mapping cannot be released under it), reads the record's length with acquire
- * semantics and takes the record by CAS of {@code head} to the next record. Records that are
- * consumed, damaged, SKIP, or compaction copies are stepped over by the same CAS; PADDING moves
- * the head to the next segment. The taker then copies the payload out, verifies its checksum, and
- * for {@code poll} stores CONSUMED in the record's state word, all before leaving the segment.
- *
- * <p>Items taken by {@code open} become {@link Lease}s, registered by origin position in a JCTools
- * {@link NonBlockingHashMapLong} (lock-free, no allocation per entry) so that retention and
- * compaction can find them. Aborted items wait in {@code returned}, ordered by origin, and are
- * delivered before the head.
- *
- * <h2>Empty</h2>
- * A consumer that meets a record claimed but not yet committed waits for it only if space after
- * it was claimed too (a later put may already have returned); otherwise the queue is empty as far
- * as any completed put is concerned, and {@code poll} returns {@code null}.
+ * <p>This class wires the parts together and applies the queue's rules: {@link Appender} appends,
+ * {@link Head} takes from the head, {@link Outstanding} keeps open and returned items,
+ * {@link Expiry} expires, {@link Limits} and {@link Counts} account, {@link Fanout} copies puts to
+ * children, {@link GroupCommit} forces, {@link Retention} reclaims disk.
  */
 public final class JournalQueue implements DurableQueue {
     private static final Logger LOG = LoggerFactory.getLogger(JournalQueue.class);
-    private static final long EMPTY = -1;
-    private static final VarHandle HEAD;
-
-    static {
-        try {
-            HEAD = MethodHandles.lookup().findVarHandle(JournalQueue.class, "head", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private final String name;
     private final Path dir;
@@ -77,36 +50,32 @@ public final class JournalQueue implements DurableQueue {
     private final int maxItemSize;
     final SegmentTable table = new SegmentTable();
     final Appender appender;
-    final LeaseRegistry leases = new LeaseRegistry();
-    private final ConcurrentSkipListMap<Long, Lease> returned = new ConcurrentSkipListMap<>();
+    private final Head head;
+    final Outstanding outstanding;
     private final Waiters waiters = new Waiters();
+    private final Counts counts;
+    private final RecordReader reader;
+    private final Expiry expiry;
+    private final Fanout fanout = new Fanout();
     final GroupCommit commits;
     final Retention retention;
     private final CheckpointFile checkpoint;
-
-    private final LongAdder itemsIn = new LongAdder();
-    private final LongAdder bytesIn = new LongAdder();
-    private final LongAdder itemsOut = new LongAdder();
-    private final LongAdder bytesOut = new LongAdder();
-    private final LongAdder openItems = new LongAdder();
-    private final LongAdder openBytes = new LongAdder();
-    private final LongAdder damaged = new LongAdder();
-
-    @SuppressWarnings("unused") // through HEAD
-    private volatile long head;
+    private final JournalRecovery recovery;
+    private final long recoveryMillis;
     private volatile boolean closed;
     private volatile String closedReason = "store closed";
 
     private JournalQueue(String name, Path dir, QueueConfig config, QueueContext ctx, CheckpointFile checkpoint,
-                         JournalRecovery rec) throws IOException {
+                         JournalRecovery rec, CheckpointDescriptor.Slot slot, long recoveryMillis) throws IOException {
         this.name = name;
         this.dir = dir;
         this.config = config;
         this.ctx = ctx;
         this.checkpoint = checkpoint;
-        this.always = config.syncPolicy().kind() == SyncPolicy.Kind.ALWAYS;
-        this.maxItemSize = (int) (config.segmentSize() - SegmentDescriptor.HEADER_LENGTH - HEADER_LENGTH
-                - RecordDescriptor.COPY_PREFIX);
+        this.recovery = rec;
+        this.recoveryMillis = recoveryMillis;
+        this.always = config.keepJournal() && config.syncPolicy().kind() == SyncPolicy.Kind.ALWAYS;
+        this.maxItemSize = (int) (config.segmentSize() - QueueConfig.ITEM_OVERHEAD);
         this.commits = new GroupCommit(this::forceDirty, () -> ctx.requestSync(this));
 
         List<Segment> segs = rec.segments();
@@ -127,20 +96,28 @@ public final class JournalQueue implements DurableQueue {
         Segment last = segs.get(segs.size() - 1);
         int tail = rec.segments().isEmpty() ? SegmentDescriptor.HEADER_LENGTH : rec.tailOffset();
         last.initTail(tail);
-        this.head = rec.head() >= 0 ? rec.head() : Positions.of(last.sequence(), tail);
         this.appender = new Appender(this, dir, table, ctx, config.segmentSize(), last);
+        this.counts = new Counts(Limits.of(config.maxItems(), config.maxSize(), rec.liveItems(), rec.liveBytes()),
+                rec.liveItems(), rec.liveBytes());
+        if (slot != null) {
+            counts.totalItems.add(slot.totalItems);
+            counts.expired.add(slot.expiredItems);
+            counts.discarded.add(slot.discardedItems);
+        }
+        counts.totalItems.add(rec.appendedSinceCheckpoint());
+        this.reader = new RecordReader(name, counts);
+        this.expiry = new Expiry(this, ctx, config.maxAge(), config.expireToQueue(), reader, counts);
+        this.expiry.itemMayExpire(); // recovered items may carry expiries; the first sweep finds out
+        this.head = new Head(this, table, appender, expiry, rec.head() >= 0 ? rec.head() : Positions.of(last.sequence(), tail));
+        this.outstanding = new Outstanding(this, table, reader, counts, expiry);
         this.retention = new Retention(this, ctx);
-        itemsIn.add(rec.liveItems());
-        bytesIn.add(rec.liveBytes());
         for (Map.Entry<Long, long[]> e : rec.copies().entrySet()) {
-            Lease r = new Lease(this, e.getKey(), e.getValue()[0], (int) e.getValue()[1], null, Lease.RETURNED);
-            leases.add(r);
-            returned.put(e.getKey(), r);
+            outstanding.recovered(e.getKey(), e.getValue()[0], (int) e.getValue()[1]);
         }
     }
 
     /**
-     * Opens (recovering) or creates the queue in {@code dir}.
+     * Opens (recovering) or creates the queue in {@code dir} with its effective configuration.
      */
     public static JournalQueue open(String name, Path dir, QueueConfig config, QueueContext ctx) {
         CheckpointFile cp = null;
@@ -149,11 +126,15 @@ public final class JournalQueue implements DurableQueue {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir);
                 SegmentFiles.fsyncDirectory(dir.getParent());
+            } else if (!config.keepJournal()) {
+                wipe(dir);
             }
+            long start = System.nanoTime();
             cp = CheckpointFile.open(dir);
             CheckpointDescriptor.Slot slot = cp.read();
-            rec = JournalRecovery.recover(name, dir, slot == null ? -1 : slot.lowWater);
-            JournalQueue q = new JournalQueue(name, dir, config, ctx, cp, rec);
+            rec = JournalRecovery.recover(name, dir, slot == null ? -1 : slot.lowWater, slot == null ? 0 : slot.tail);
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            JournalQueue q = new JournalQueue(name, dir, config, ctx, cp, rec, slot, millis);
             if (!rec.problems().isEmpty()) {
                 q.forceAll();
             }
@@ -173,6 +154,20 @@ public final class JournalQueue implements DurableQueue {
             closeQuietly(cp, rec);
             throw e;
         }
+    }
+
+    /** Deletes a memory-only queue's journal (keepJournal=false): it never outlives its process. */
+    private static void wipe(Path dir) throws IOException {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString();
+                if (n.endsWith(SegmentFiles.SEGMENT_SUFFIX) || n.endsWith(SegmentFiles.TEMP_SUFFIX)
+                        || n.equals(CheckpointFile.NAME)) {
+                    Files.delete(p);
+                }
+            }
+        }
+        SegmentFiles.fsyncDirectory(dir);
     }
 
     private static void closeQuietly(CheckpointFile cp, JournalRecovery rec) {
@@ -201,50 +196,140 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public boolean put(byte[] item, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, item.length);
-        appendChecked(item, offset, null, length);
-        awaitDurable();
-        return true;
+        return putAndWait(item, offset, null, length, 0L);
+    }
+
+    @Override
+    public boolean put(byte[] item, Instant expiry) {
+        Objects.requireNonNull(item, "item");
+        return putAndWait(item, 0, null, item.length, expiryMillis(expiry));
     }
 
     @Override
     public boolean put(ByteBuffer item) {
         int len = item.remaining();
-        appendChecked(null, 0, item, len);
-        item.position(item.limit());
-        awaitDurable();
-        return true;
+        boolean ok = putAndWait(null, 0, item, len, 0L);
+        if (ok) {
+            item.position(item.limit());
+        }
+        return ok;
     }
 
     @Override
     public CompletableFuture<Boolean> putAsync(byte[] item) {
-        Objects.requireNonNull(item, "item");
-        CompletableFuture<Boolean> f = new CompletableFuture<>();
-        try {
-            appendChecked(item, 0, null, item.length);
-        } catch (QueueIOException | QueueClosedException e) {
-            f.completeExceptionally(e);
-            return f;
-        }
-        completeDurably(f, Boolean.TRUE);
-        return f;
+        return putAsync(item, null);
     }
 
-    private void appendChecked(byte[] array, int off, ByteBuffer buffer, int len) {
+    @Override
+    public CompletableFuture<Boolean> putAsync(byte[] item, Instant expiry) {
+        Objects.requireNonNull(item, "item");
+        long expiresAt = expiryMillis(expiry);
+        try {
+            JournalQueue[] kids = fanout.children();
+            if (kids.length == 0 && !config.fanoutOnly()) {
+                return completeDurably(new CompletableFuture<>(), putHere(item, 0, null, item.length, expiresAt));
+            }
+            List<CompletableFuture<Boolean>> copies = new ArrayList<>(kids.length);
+            for (JournalQueue c : kids) {
+                copies.add(c.putAsync(item, expiry));
+            }
+            CompletableFuture<Boolean> mine = config.fanoutOnly() ? CompletableFuture.completedFuture(Boolean.TRUE)
+                    : completeDurably(new CompletableFuture<>(), putHere(item, 0, null, item.length, expiresAt));
+            return CompletableFuture.allOf(copies.toArray(new CompletableFuture<?>[0])).thenCombine(mine, (v, ok) -> ok);
+        } catch (QueueIOException | QueueClosedException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static long expiryMillis(Instant expiry) {
+        return expiry == null ? 0L : Math.max(1L, expiry.toEpochMilli());
+    }
+
+    private boolean putAndWait(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
+        for (JournalQueue c : fanout.children()) {
+            // Children first: once the master acknowledges, every child has its copy.
+            c.putAndWait(array, off, buffer, len, expiresAt);
+        }
+        if (config.fanoutOnly()) {
+            checkOpen();
+            return true;
+        }
+        boolean ok = putHere(array, off, buffer, len, expiresAt);
+        if (ok) {
+            awaitDurable();
+        }
+        return ok;
+    }
+
+    /** Applies the queue's rules and appends; durability is the caller's. */
+    private boolean putHere(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
         checkOpen();
         if (len > maxItemSize) {
             throw new IllegalArgumentException("queue=" + name + " item=" + len + " bytes: larger than the largest item "
                     + maxItemSize + " bytes (segmentSize=" + config.segmentSize() + ")");
         }
-        appender.append(array, off, buffer, len, -1, ctx.clock().millis(), 0L);
-        itemsIn.increment();
-        bytesIn.add(len);
+        if (len > config.maxItemSize() || !reserve(len)) {
+            counts.refused.increment();
+            return false;
+        }
+        try {
+            appender.append(array, off, buffer, len, -1, ctx.clock().millis(), expiresAt);
+        } catch (RuntimeException e) {
+            counts.limits.cancel(len);
+            throw e;
+        }
+        counts.appended(len);
+        if (expiresAt != 0) {
+            expiry.itemMayExpire();
+        }
+        return true;
+    }
+
+    /** Reserves room under the limits, discarding the oldest items if the queue is so configured. */
+    private boolean reserve(int len) {
+        while (!counts.limits.tryReserve(len)) {
+            if (!config.discardOldWhenFull() || counts.limits.neverFits(len)) {
+                return false;
+            }
+            if (discardOldest() < 0) {
+                return false; // nothing left to discard: the rest is held by open reads
+            }
+            counts.discarded.increment();
+        }
+        return true;
+    }
+
+    /** Removes the oldest item without delivering it; its length, or -1 if the queue is empty. */
+    private int discardOldest() {
+        int n = outstanding.dropReturned();
+        if (n >= 0) {
+            return n;
+        }
+        long h = head.claim(Integer.MAX_VALUE, Head.RAW, false);
+        if (h == Head.EMPTY) {
+            return -1;
+        }
+        Segment s = table.get(Positions.sequence(h));
+        try {
+            int len = RecordReader.payloadLength(s.buffer(), Positions.offset(h));
+            RecordReader.markConsumed(s, Positions.offset(h));
+            counts.removed(len);
+            return len;
+        } finally {
+            s.exit();
+        }
+    }
+
+    /** Puts an item expired from another queue here (expireToQueue); durability as for a put. */
+    boolean putExpired(byte[] data) {
+        return putAndWait(data, 0, null, data.length, 0L);
     }
 
     // ---- poll --------------------------------------------------------------------------------
 
     @Override
     public byte[] poll() {
-        byte[] item = pollItem();
+        byte[] item = pollItem(false);
         if (item != null) {
             awaitDurable();
         }
@@ -254,6 +339,78 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public byte[] poll(long timeout, TimeUnit unit) throws InterruptedException {
         return (byte[]) await(unit.toNanos(timeout), false);
+    }
+
+    @Override
+    public int poll(ByteBuffer dst) {
+        for (;;) {
+            checkOpen();
+            if (outstanding.hasReturned()) {
+                int n = outstanding.pollReturnedInto(dst);
+                if (n >= 0) {
+                    awaitDurable();
+                    return n;
+                }
+            }
+            long h = head.claim(dst.remaining(), Head.TAKE, false);
+            if (h == Head.EMPTY) {
+                return -1;
+            }
+            Segment s = table.get(Positions.sequence(h));
+            int n;
+            try {
+                n = reader.copyInto(s, Positions.offset(h), dst);
+                if (n >= 0) {
+                    RecordReader.markConsumed(s, Positions.offset(h));
+                    counts.removed(n);
+                }
+            } finally {
+                s.exit();
+            }
+            if (n >= 0) {
+                awaitDurable();
+                return n;
+            }
+        }
+    }
+
+    @Override
+    public CompletableFuture<byte[]> pollAsync(long timeout, TimeUnit unit) {
+        CompletableFuture<byte[]> f = new CompletableFuture<>();
+        new AsyncWaiter<>(this, f, false).start(unit.toNanos(timeout));
+        return f;
+    }
+
+    /** Takes the next item without waiting for durability (the caller does that). */
+    byte[] pollItem() {
+        return pollItem(false);
+    }
+
+    private byte[] pollItem(boolean strict) {
+        for (;;) {
+            checkOpen();
+            if (outstanding.hasReturned()) {
+                byte[] r = outstanding.pollReturned();
+                if (r != null) {
+                    return r;
+                }
+            }
+            long h = head.claim(Integer.MAX_VALUE, Head.TAKE, strict);
+            if (h == Head.EMPTY) {
+                return null;
+            }
+            Segment s = table.get(Positions.sequence(h));
+            try {
+                byte[] item = reader.copyOut(s, Positions.offset(h));
+                if (item != null) {
+                    RecordReader.markConsumed(s, Positions.offset(h));
+                    counts.removed(item.length);
+                    return item;
+                }
+            } finally {
+                s.exit();
+            }
+        }
     }
 
     /**
@@ -308,87 +465,12 @@ public final class JournalQueue implements DurableQueue {
         return item;
     }
 
-    @Override
-    public int poll(ByteBuffer dst) {
-        for (;;) {
-            checkOpen();
-            if (!returned.isEmpty()) {
-                int n = takeReturnedInto(dst, true);
-                if (n >= 0) {
-                    awaitDurable();
-                    return n;
-                }
-            }
-            long h = claimHead(dst.remaining(), false, false);
-            if (h == EMPTY) {
-                return -1;
-            }
-            Segment s = table.get(Positions.sequence(h));
-            int n;
-            try {
-                n = copyInto(s, Positions.offset(h), dst);
-                if (n >= 0) {
-                    consumed(s, Positions.offset(h), n);
-                }
-            } finally {
-                s.exit();
-            }
-            if (n >= 0) {
-                awaitDurable();
-                return n;
-            }
-        }
-    }
-
-    @Override
-    public CompletableFuture<byte[]> pollAsync(long timeout, TimeUnit unit) {
-        CompletableFuture<byte[]> f = new CompletableFuture<>();
-        new AsyncWaiter<>(this, f, false).start(unit.toNanos(timeout));
-        return f;
-    }
-
     /**
      * Whether an item may be available or about to be: a returned item, or anything claimed at
      * or after the head. Used by a waiter's last look; a false positive only costs a retry.
      */
     boolean mayHaveItem() {
-        if (!returned.isEmpty()) {
-            return true;
-        }
-        long h = headPosition();
-        Segment cur = appender.current();
-        return Positions.sequence(h) < cur.sequence() || cur.claimedOffset() > Positions.offset(h);
-    }
-
-    /** Takes the next item without waiting for durability (the caller does that). */
-    byte[] pollItem() {
-        return pollItem(false);
-    }
-
-    private byte[] pollItem(boolean strict) {
-        for (;;) {
-            checkOpen();
-            if (!returned.isEmpty()) {
-                byte[] r = takeReturnedBytes();
-                if (r != null) {
-                    return r;
-                }
-            }
-            long h = claimHead(Integer.MAX_VALUE, false, strict);
-            if (h == EMPTY) {
-                return null;
-            }
-            Segment s = table.get(Positions.sequence(h));
-            try {
-                byte[] item = copyOut(s, Positions.offset(h));
-                if (item != null) {
-                    consumed(s, Positions.offset(h), item.length);
-                    return item;
-                }
-            } finally {
-                s.exit();
-            }
-        }
+        return outstanding.hasReturned() || head.anythingClaimed();
     }
 
     // ---- peek --------------------------------------------------------------------------------
@@ -397,29 +479,19 @@ public final class JournalQueue implements DurableQueue {
     public byte[] peek() {
         for (;;) {
             checkOpen();
-            Map.Entry<Long, Lease> e = returned.firstEntry();
-            if (e != null) {
-                long loc = e.getValue().location;
-                Segment s = table.get(Positions.sequence(loc));
-                if (s != null && s.enter()) {
-                    try {
-                        byte[] b = copyOut(s, Positions.offset(loc));
-                        if (b != null) {
-                            return b;
-                        }
-                    } finally {
-                        s.exit();
-                    }
+            if (outstanding.hasReturned()) {
+                byte[] b = outstanding.peekReturned();
+                if (b != null) {
+                    return b;
                 }
-                continue;
             }
-            long h = claimHead(Integer.MAX_VALUE, true, false);
-            if (h == EMPTY) {
+            long h = head.claim(Integer.MAX_VALUE, Head.PEEK, false);
+            if (h == Head.EMPTY) {
                 return null;
             }
             Segment s = table.get(Positions.sequence(h));
             try {
-                byte[] item = copyOut(s, Positions.offset(h));
+                byte[] item = reader.copyOut(s, Positions.offset(h));
                 if (item != null) {
                     return item;
                 }
@@ -433,19 +505,19 @@ public final class JournalQueue implements DurableQueue {
     public int peek(ByteBuffer dst) {
         for (;;) {
             checkOpen();
-            if (!returned.isEmpty()) {
-                int n = takeReturnedInto(dst, false);
+            if (outstanding.hasReturned()) {
+                int n = outstanding.peekReturnedInto(dst);
                 if (n >= 0) {
                     return n;
                 }
             }
-            long h = claimHead(dst.remaining(), true, false);
-            if (h == EMPTY) {
+            long h = head.claim(dst.remaining(), Head.PEEK, false);
+            if (h == Head.EMPTY) {
                 return -1;
             }
             Segment s = table.get(Positions.sequence(h));
             try {
-                int n = copyInto(s, Positions.offset(h), dst);
+                int n = reader.copyInto(s, Positions.offset(h), dst);
                 if (n >= 0) {
                     return n;
                 }
@@ -459,7 +531,7 @@ public final class JournalQueue implements DurableQueue {
 
     @Override
     public ReliableRead open() {
-        return openItem(null);
+        return openItem(null, false);
     }
 
     @Override
@@ -470,7 +542,7 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public ReliableRead open(ByteBuffer dst) {
         Objects.requireNonNull(dst, "dst");
-        return openItem(dst);
+        return openItem(dst, false);
     }
 
     @Override
@@ -488,14 +560,14 @@ public final class JournalQueue implements DurableQueue {
     private Lease openItem(ByteBuffer dst, boolean strict) {
         for (;;) {
             checkOpen();
-            if (!returned.isEmpty()) {
-                Lease l = reopenReturned(dst);
+            if (outstanding.hasReturned()) {
+                Lease l = outstanding.reopenReturned(dst);
                 if (l != null) {
-                    return l;
+                    return stamped(l);
                 }
             }
-            long h = claimHead(dst == null ? Integer.MAX_VALUE : dst.remaining(), false, strict);
-            if (h == EMPTY) {
+            long h = head.claim(dst == null ? Integer.MAX_VALUE : dst.remaining(), Head.TAKE, strict);
+            if (h == Head.EMPTY) {
                 return null;
             }
             Segment s = table.get(Positions.sequence(h));
@@ -504,23 +576,28 @@ public final class JournalQueue implements DurableQueue {
                 byte[] data = null;
                 int n;
                 if (dst == null) {
-                    data = copyOut(s, o);
+                    data = reader.copyOut(s, o);
                     n = data == null ? -1 : data.length;
                 } else {
-                    n = copyInto(s, o, dst);
+                    n = reader.copyInto(s, o, dst);
                 }
                 if (n >= 0) {
-                    Lease l = new Lease(this, h, h, n, data, Lease.OPEN);
+                    Lease l = stamped(new Lease(this, h, h, n, data, Lease.OPEN));
                     // Registered before leaving the segment: retention never sees the item in neither place.
-                    leases.add(l);
-                    openItems.increment();
-                    openBytes.add(n);
+                    outstanding.opened(l);
                     return l;
                 }
             } finally {
                 s.exit();
             }
         }
+    }
+
+    private Lease stamped(Lease l) {
+        if (config.openTimeout() != null) {
+            l.openedAtNanos = System.nanoTime();
+        }
+        return l;
     }
 
     boolean confirm(Lease l, CompletableFuture<Boolean> f) {
@@ -533,20 +610,11 @@ public final class JournalQueue implements DurableQueue {
             }
             throw e;
         }
-        if (!l.transition(Lease.OPEN, Lease.DONE)) {
+        if (!outstanding.confirm(l)) {
             if (f != null) {
                 f.complete(Boolean.FALSE);
             }
             return false;
-        }
-        markAt(l.location, RecordDescriptor.STATE_CONSUMED);
-        leases.remove(l);
-        openItems.decrement();
-        openBytes.add(-l.length);
-        itemsOut.increment();
-        bytesOut.add(l.length);
-        if (Positions.sequence(l.location) < Positions.sequence(headPosition())) {
-            retention.request();
         }
         if (f != null) {
             completeDurably(f, Boolean.TRUE);
@@ -558,368 +626,88 @@ public final class JournalQueue implements DurableQueue {
 
     boolean abort(Lease l) {
         checkOpen();
-        if (!l.transition(Lease.OPEN, Lease.DONE)) {
+        if (!outstanding.abort(l)) {
             return false;
         }
-        Lease r = new Lease(this, l.origin, l.location, l.length, null, Lease.RETURNED);
-        leases.replace(l, r);
-        returned.put(l.origin, r);
-        openItems.decrement();
-        openBytes.add(-l.length);
         if (waiters.count() > 0) {
             waiters.wakeOne();
         }
         return true;
     }
 
-    // ---- returned items ----------------------------------------------------------------------
-
-    private byte[] takeReturnedBytes() {
-        for (;;) {
-            Map.Entry<Long, Lease> e = returned.firstEntry();
-            if (e == null) {
-                return null;
-            }
-            Lease r = e.getValue();
-            boolean mine = r.transition(Lease.RETURNED, Lease.DONE);
-            returned.remove(e.getKey(), r);
-            if (!mine) {
-                continue;
-            }
-            byte[] b = readLease(r);
-            finishReturned(r, b != null, true);
-            if (b != null) {
-                return b;
-            }
-        }
-    }
-
-    /** Copies the first returned item into dst; takes it when {@code take}. -1 if none. */
-    private int takeReturnedInto(ByteBuffer dst, boolean take) {
-        for (;;) {
-            Map.Entry<Long, Lease> e = returned.firstEntry();
-            if (e == null) {
-                return -1;
-            }
-            Lease r = e.getValue();
-            checkFits(r.length, dst);
-            if (!take) {
-                long loc = r.location;
-                Segment s = table.get(Positions.sequence(loc));
-                if (s != null && s.enter()) {
-                    try {
-                        int n = copyInto(s, Positions.offset(loc), dst);
-                        if (n >= 0) {
-                            return n;
-                        }
-                    } finally {
-                        s.exit();
-                    }
-                }
-                continue;
-            }
-            boolean mine = r.transition(Lease.RETURNED, Lease.DONE);
-            returned.remove(e.getKey(), r);
-            if (!mine) {
-                continue;
-            }
-            int n = readLeaseInto(r, dst);
-            finishReturned(r, n >= 0, true);
-            if (n >= 0) {
-                return n;
-            }
-        }
-    }
-
-    private Lease reopenReturned(ByteBuffer dst) {
-        for (;;) {
-            Map.Entry<Long, Lease> e = returned.firstEntry();
-            if (e == null) {
-                return null;
-            }
-            Lease r = e.getValue();
-            if (dst != null) {
-                checkFits(r.length, dst);
-            }
-            boolean mine = r.transition(Lease.RETURNED, Lease.DONE);
-            returned.remove(e.getKey(), r);
-            if (!mine) {
-                continue;
-            }
-            byte[] data = null;
-            int n;
-            if (dst == null) {
-                data = readLease(r);
-                n = data == null ? -1 : data.length;
-            } else {
-                n = readLeaseInto(r, dst);
-            }
-            if (n < 0) {
-                finishReturned(r, false, false);
-                continue;
-            }
-            Lease l = new Lease(this, r.origin, r.location, n, data, Lease.OPEN);
-            leases.replace(r, l);
-            openItems.increment();
-            openBytes.add(n);
-            return l;
-        }
-    }
-
-    /** After taking a returned lease: consume it (poll), or drop a damaged one. */
-    private void finishReturned(Lease r, boolean ok, boolean consume) {
-        if (ok && consume) {
-            markAt(r.location, RecordDescriptor.STATE_CONSUMED);
-            itemsOut.increment();
-            bytesOut.add(r.length);
-        }
-        if (ok && !consume) {
+    /** Returns reads open for longer than the open timeout to the head (maintenance thread). */
+    public void abortTimedOutReads() {
+        if (closed || config.openTimeout() == null) {
             return;
         }
-        leases.remove(r);
-        retention.request();
-    }
-
-    private byte[] readLease(Lease r) {
-        long loc = r.location;
-        Segment s = enterPinned(loc);
-        try {
-            return copyOut(s, Positions.offset(loc));
-        } finally {
-            s.exit();
+        int n = outstanding.abortOpenedBefore(System.nanoTime() - config.openTimeout().toNanos());
+        for (int i = 0; i < n && waiters.count() > 0; i++) {
+            waiters.wakeOne();
         }
     }
 
-    private int readLeaseInto(Lease r, ByteBuffer dst) {
-        long loc = r.location;
-        Segment s = enterPinned(loc);
-        try {
-            return copyInto(s, Positions.offset(loc), dst);
-        } finally {
-            s.exit();
+    // ---- flush and expiry --------------------------------------------------------------------
+
+    @Override
+    public long flush() {
+        checkOpen();
+        long n = 0;
+        while (outstanding.dropReturned() >= 0) {
+            n++;
         }
-    }
-
-    /** Enters the segment holding a lease's bytes, which its registration keeps mapped. */
-    private Segment enterPinned(long loc) {
-        Segment s = table.get(Positions.sequence(loc));
-        if (s == null || !s.enter()) {
-            checkOpen();
-            throw new IllegalStateException("queue=" + name + " " + Positions.toString(loc)
-                    + ": segment of an outstanding item is not mapped");
-        }
-        return s;
-    }
-
-    private void markAt(long loc, int state) {
-        Segment s = enterPinned(loc);
-        try {
-            RecordDescriptor.setState(s.buffer(), Positions.offset(loc), state);
-            s.markDirty();
-        } finally {
-            s.exit();
-        }
-    }
-
-    // ---- the head ----------------------------------------------------------------------------
-
-    /**
-     * Takes (or, for a peek, finds) the record at the head. On success the caller owns the record
-     * at the returned position (a peek only sees it) and is inside its segment: it must call
-     * {@link Segment#exit()}.
-     *
-     * @param maxLen the largest payload the caller can take
-     * @return the position, or {@link #EMPTY}
-     * @throws IllegalArgumentException if the head item is larger than {@code maxLen}
-     */
-    private long claimHead(int maxLen, boolean peek, boolean strict) {
-        for (int spins = 0; ; ) {
-            long h = (long) HEAD.getVolatile(this);
+        for (;;) {
+            long h = head.claim(Integer.MAX_VALUE, Head.RAW, false);
+            if (h == Head.EMPTY) {
+                break;
+            }
             Segment s = table.get(Positions.sequence(h));
-            if (s == null || !s.enter()) {
-                checkOpen();
-                if (h == (long) HEAD.getVolatile(this)) {
-                    backoff(spins++);
-                }
-                continue;
-            }
-            boolean keep = false;
             try {
-                ByteBuffer buf = s.buffer();
-                int o = Positions.offset(h);
-                int cap = s.capacity();
-                if (o + 8 > cap) {
-                    Segment next = s.next();
-                    if (next == null) {
-                        return EMPTY;
-                    }
-                    advanceToNext(h, next);
-                    continue;
-                }
-                int len = RecordDescriptor.lengthAcquire(buf, o);
-                if (len <= 0) {
-                    if (h != (long) HEAD.getVolatile(this)) {
-                        continue;
-                    }
-                    if (laterClaims(s, o, len, strict)) {
-                        checkOpen();
-                        backoff(spins++);
-                        continue;
-                    }
-                    return EMPTY;
-                }
-                int tw = RecordDescriptor.typeWordAt(buf, o);
-                int type = RecordDescriptor.type(tw);
-                if (!RecordDescriptor.hasMarker(tw) || ((long) len + 7 & ~7L) > cap - o
-                        || (type == RecordDescriptor.TYPE_DATA && len < HEADER_LENGTH)) {
-                    // Records read here were written by this process or verified when the queue
-                    // opened; only something outside it can have changed them.
-                    throw new IllegalStateException("queue=" + name + " segment=" + s + " offset=" + o
-                            + ": corrupt record header in memory (length=" + len + " type=0x" + Integer.toHexString(tw)
-                            + "); the journal was changed behind the store's back; reopen the store to repair it");
-                }
-                if (type == RecordDescriptor.TYPE_PADDING) {
-                    Segment next = s.next();
-                    if (next == null) {
-                        // The writer that sealed this segment is installing the next one; its put
-                        // has not returned, so the queue is empty for now.
-                        if (h != (long) HEAD.getVolatile(this) || appender.current() != s) {
-                            continue;
-                        }
-                        return EMPTY;
-                    }
-                    advanceToNext(h, next);
-                    continue;
-                }
-                int total = RecordDescriptor.aligned(len);
-                if (type != RecordDescriptor.TYPE_DATA || (RecordDescriptor.flags(tw) & RecordDescriptor.FLAG_COPY) != 0
-                        || RecordDescriptor.stateAt(buf, o) != RecordDescriptor.STATE_LIVE) {
-                    HEAD.compareAndSet(this, h, h + total);
-                    continue;
-                }
-                int payload = len - HEADER_LENGTH;
-                if (payload > maxLen) {
-                    if (h != (long) HEAD.getVolatile(this)) {
-                        continue;
-                    }
-                    throw new IllegalArgumentException("queue=" + name + ": head item of " + payload
-                            + " bytes does not fit in the " + maxLen + " bytes remaining in the buffer");
-                }
-                if (peek || HEAD.compareAndSet(this, h, h + total)) {
-                    keep = true;
-                    return h;
-                }
+                int len = RecordReader.payloadLength(s.buffer(), Positions.offset(h));
+                RecordReader.markConsumed(s, Positions.offset(h));
+                counts.removed(len);
             } finally {
-                if (!keep) {
-                    s.exit();
-                }
+                s.exit();
             }
+            n++;
         }
-    }
-
-    private void advanceToNext(long h, Segment next) {
-        if (HEAD.compareAndSet(this, h, Positions.of(next.sequence(), SegmentDescriptor.HEADER_LENGTH))) {
-            retention.request();
+        counts.flushes.increment();
+        if (n > 0) {
+            awaitDurable();
         }
-    }
-
-    /**
-     * Whether to wait for the record at offset {@code o} of {@code s} to commit: when a later
-     * record was claimed too (a later put may have returned), or, when {@code strict}, when
-     * anything was claimed there at all (a waiter's last look before sleeping).
-     */
-    private boolean laterClaims(Segment s, int o, int len, boolean strict) {
-        long claimed = s.claimedOffset();
-        if (len < 0 && !strict) {
-            return claimed > o + RecordDescriptor.aligned(-len) || appender.current() != s;
-        }
-        return claimed > o || appender.current() != s;
-    }
-
-    long headPosition() {
-        return (long) HEAD.getVolatile(this);
-    }
-
-    /**
-     * Copies the payload of the record at {@code o} into a new array and verifies it.
-     *
-     * @return the payload, or {@code null} if its checksum failed (the record is then marked
-     *     DAMAGED and counted as removed)
-     */
-    private byte[] copyOut(Segment s, int o) {
-        ByteBuffer buf = s.buffer();
-        int len = RecordDescriptor.lengthAcquire(buf, o);
-        int tw = RecordDescriptor.typeWordAt(buf, o);
-        int prefix = (RecordDescriptor.flags(tw) & RecordDescriptor.FLAG_COPY) != 0 ? RecordDescriptor.COPY_PREFIX : 0;
-        int payload = len - HEADER_LENGTH;
-        byte[] out = new byte[payload - prefix];
-        buf.get(o + HEADER_LENGTH + prefix, out, 0, out.length);
-        int crc = prefix == 0
-                ? Checksums.ofArray(out, 0, payload, s.sequence(), o, len, tw, RecordDescriptor.addedAtAt(buf, o),
-                        RecordDescriptor.expiresAtAt(buf, o))
-                : Checksums.ofSegment(buf, o + HEADER_LENGTH, payload, s.sequence(), o, len, tw,
-                        RecordDescriptor.addedAtAt(buf, o), RecordDescriptor.expiresAtAt(buf, o));
-        if (crc != RecordDescriptor.crcAt(buf, o)) {
-            damaged(s, o, payload - prefix);
-            return null;
-        }
-        return out;
-    }
-
-    /** Like {@link #copyOut} into {@code dst} at its position; advances it on success; -1 if damaged. */
-    private int copyInto(Segment s, int o, ByteBuffer dst) {
-        ByteBuffer buf = s.buffer();
-        int len = RecordDescriptor.lengthAcquire(buf, o);
-        int tw = RecordDescriptor.typeWordAt(buf, o);
-        int prefix = (RecordDescriptor.flags(tw) & RecordDescriptor.FLAG_COPY) != 0 ? RecordDescriptor.COPY_PREFIX : 0;
-        int payload = len - HEADER_LENGTH;
-        int n = payload - prefix;
-        checkFits(n, dst);
-        int p0 = dst.position();
-        dst.put(p0, buf, o + HEADER_LENGTH + prefix, n);
-        int crc;
-        if (prefix == 0) {
-            int limit = dst.limit();
-            dst.limit(p0 + n);
-            crc = Checksums.ofBuffer(dst, s.sequence(), o, len, tw, RecordDescriptor.addedAtAt(buf, o),
-                    RecordDescriptor.expiresAtAt(buf, o));
-            dst.limit(limit);
-        } else {
-            crc = Checksums.ofSegment(buf, o + HEADER_LENGTH, payload, s.sequence(), o, len, tw,
-                    RecordDescriptor.addedAtAt(buf, o), RecordDescriptor.expiresAtAt(buf, o));
-        }
-        if (crc != RecordDescriptor.crcAt(buf, o)) {
-            damaged(s, o, n);
-            return -1;
-        }
-        dst.position(p0 + n);
         return n;
     }
 
-    private void checkFits(int n, ByteBuffer dst) {
-        if (n > dst.remaining()) {
-            throw new IllegalArgumentException("queue=" + name + ": head item of " + n
-                    + " bytes does not fit in the " + dst.remaining() + " bytes remaining in the buffer");
+    @Override
+    public long flushExpired() {
+        checkOpen();
+        if (!expiry.possible()) {
+            return 0;
         }
+        long n = outstanding.sweepReturned();
+        while (head.claim(Integer.MAX_VALUE, Head.SWEEP, false) == Head.SWEPT) {
+            n++;
+        }
+        if (n > 0) {
+            awaitDurable();
+        }
+        return n;
     }
 
-    private void consumed(Segment s, int o, int n) {
-        RecordDescriptor.setState(s.buffer(), o, RecordDescriptor.STATE_CONSUMED);
-        s.markDirty();
-        itemsOut.increment();
-        bytesOut.add(n);
+    // ---- fanout ------------------------------------------------------------------------------
+
+    /** Makes {@code child} a fanout child of this queue: every later put is copied to it. */
+    public void addChild(JournalQueue child) {
+        fanout.add(child);
     }
 
-    private void damaged(Segment s, int o, int n) {
-        if (RecordDescriptor.stateAt(s.buffer(), o) == RecordDescriptor.STATE_DAMAGED) {
-            return;
-        }
-        RecordDescriptor.setState(s.buffer(), o, RecordDescriptor.STATE_DAMAGED);
-        s.markDirty();
-        damaged.increment();
-        itemsOut.increment();
-        bytesOut.add(n);
-        LOG.error("queue={} segment={} offset={} length={}: CRC mismatch; item skipped", name, s, o, n);
+    /** Stops copying puts to {@code child}. */
+    public void removeChild(JournalQueue child) {
+        fanout.remove(child);
+    }
+
+    /** The names of this queue's fanout children. */
+    public String[] childNames() {
+        return fanout.names();
     }
 
     // ---- durability --------------------------------------------------------------------------
@@ -934,21 +722,27 @@ public final class JournalQueue implements DurableQueue {
         }
     }
 
-    <T> void completeDurably(CompletableFuture<T> f, T value) {
+    <T> CompletableFuture<T> completeDurably(CompletableFuture<T> f, T value) {
         if (always) {
             commits.whenDurable(commits.ticket(), f, value);
         } else {
             f.complete(value);
         }
+        return f;
     }
 
     /** Forces every dirty segment (group-commit rounds, periodic syncs). */
     void forceDirty() throws IOException {
+        if (!config.keepJournal()) {
+            return;
+        }
         for (Segment s : table.all()) {
             if (s.enter()) {
                 try {
                     if (s.takeDirty()) {
+                        long t0 = System.nanoTime();
                         s.force();
+                        commits.forced(System.nanoTime() - t0);
                     }
                 } catch (IOException e) {
                     s.markDirty();
@@ -985,28 +779,42 @@ public final class JournalQueue implements DurableQueue {
     }
 
     /**
-     * Writes a checkpoint of the low-water position: every record before it is consumed. Called by
-     * the sync thread only.
+     * Writes a checkpoint: the low-water position (every record before it is consumed), the tail,
+     * and the counters kept across restarts. Called by the sync thread and by retention.
      */
     public void writeCheckpoint() {
         if (closed) {
             return;
         }
-        long low = retention.lowWater();
         try {
-            boolean force = config.syncPolicy().kind() != SyncPolicy.Kind.NEVER;
+            boolean force = config.keepJournal() && config.syncPolicy().kind() != SyncPolicy.Kind.NEVER;
+            CheckpointDescriptor.Slot content = checkpointContent();
             if (force) {
-                // Copies compaction made before computing low must be durable before a checkpoint
-                // that skips their originals is.
+                // Copies compaction made before computing low-water must be durable before a
+                // checkpoint that skips their originals is.
                 forceDirty();
             }
-            checkpoint.write(low, ctx.clock().millis(), force);
+            checkpoint.write(content, force);
         } catch (IOException e) {
             LOG.warn("queue={}: checkpoint not written: {}", name, e.toString());
         }
     }
 
-    // ---- sizes and config --------------------------------------------------------------------
+    private CheckpointDescriptor.Slot checkpointContent() {
+        // The tail first: counting from an earlier tail at recovery only ever counts more records
+        // appended "since"; counters read after it include at least what was appended before it.
+        long tail = tailPosition();
+        long low = retention.lowWater();
+        return new CheckpointDescriptor.Slot(0, low, ctx.clock().millis(), tail, counts.totalItems.sum(),
+                counts.expired.sum(), counts.discarded.sum());
+    }
+
+    private long tailPosition() {
+        Segment cur = appender.current();
+        return Positions.of(cur.sequence(), (int) Math.min(cur.claimedOffset(), cur.capacity()));
+    }
+
+    // ---- sizes, stats, config ----------------------------------------------------------------
 
     @Override
     public String name() {
@@ -1015,22 +823,22 @@ public final class JournalQueue implements DurableQueue {
 
     @Override
     public long size() {
-        return Math.max(0, itemsIn.sum() - itemsOut.sum() - openItems.sum());
+        return counts.items();
     }
 
     @Override
     public long bytes() {
-        return Math.max(0, bytesIn.sum() - bytesOut.sum() - openBytes.sum());
+        return counts.bytes();
     }
 
     @Override
     public int openReads() {
-        return (int) Math.max(0, openItems.sum());
+        return counts.open();
     }
 
     @Override
     public int maxItemSize() {
-        return maxItemSize;
+        return (int) Math.min(maxItemSize, config.maxItemSize());
     }
 
     @Override
@@ -1038,9 +846,68 @@ public final class JournalQueue implements DurableQueue {
         return config;
     }
 
+    @Override
+    public QueueStats stats() {
+        QueueStatsSnapshot v = new QueueStatsSnapshot();
+        v.items = counts.items();
+        v.bytes = counts.bytes();
+        v.totalItems = counts.totalItems.sum();
+        v.expiredItems = counts.expired.sum();
+        v.memBytes = Math.min(v.bytes, config.maxMemorySize());
+        v.memItems = v.bytes == 0 ? v.items : v.memBytes == v.bytes ? v.items : (long) ((double) v.items * v.memBytes / v.bytes);
+        v.age = ageMillis(v.items);
+        v.discarded = counts.discarded.sum();
+        v.refused = counts.refused.sum();
+        v.waiters = waiters.count();
+        v.openTransactions = counts.open();
+        v.transactions = counts.transactions.sum();
+        v.canceledTransactions = counts.canceled.sum();
+        v.totalFlushes = counts.flushes.sum();
+        v.journalRewrites = retention.journalRewrites();
+        v.journalRotations = appender.rotations();
+        long log = 0;
+        long disk = 0;
+        int segments = 0;
+        for (Segment s : table.all()) {
+            log += Math.min(s.claimedOffset(), s.capacity());
+            disk += s.capacity();
+            segments++;
+        }
+        v.logSize = log;
+        v.diskBytes = disk + appender.spareBytes();
+        v.segments = segments;
+        v.fsyncs = commits.forces();
+        v.lastFsyncMicros = commits.lastForceMicros();
+        v.recoveryMillis = recoveryMillis;
+        v.recoveryDroppedBytes = recovery.droppedBytes();
+        v.recoveryCorruptRecords = recovery.damagedRecords();
+        v.corruptRecords = counts.damaged.sum();
+        return v;
+    }
+
+    /** How long the next item to be delivered has waited; 0 when the queue is empty. */
+    private long ageMillis(long items) {
+        if (items == 0 || closed) {
+            return 0;
+        }
+        try {
+            long added = outstanding.firstAddedAt();
+            if (added < 0) {
+                added = head.nextAddedAt();
+            }
+            return added < 0 ? 0 : Math.max(0, ctx.clock().millis() - added);
+        } catch (IllegalStateException e) {
+            return 0;
+        }
+    }
+
     /** Items skipped because their checksum failed while this queue was open. */
     public long damagedItems() {
-        return damaged.sum();
+        return counts.damaged.sum();
+    }
+
+    long headPosition() {
+        return head.position();
     }
 
     Path directory() {
@@ -1053,18 +920,6 @@ public final class JournalQueue implements DurableQueue {
 
     Waiters waiters() {
         return waiters;
-    }
-
-    boolean syncsAlways() {
-        return always;
-    }
-
-    int waiterCount() {
-        return waiters.count();
-    }
-
-    Map<Long, Lease> returnedItems() {
-        return returned;
     }
 
     // ---- closing -----------------------------------------------------------------------------
@@ -1095,8 +950,10 @@ public final class JournalQueue implements DurableQueue {
         waiters.closeAll();
         appender.close();
         try {
-            forceAll();
-            checkpoint.write(retention.lowWater(), ctx.clock().millis(), true);
+            if (config.keepJournal()) {
+                forceAll();
+                checkpoint.write(checkpointContent(), true);
+            }
         } catch (IOException e) {
             LOG.error("queue={}: final force failed: {}", name, e.toString());
         }
@@ -1110,6 +967,9 @@ public final class JournalQueue implements DurableQueue {
         appender.releaseSpares();
         try {
             checkpoint.close();
+            if (!config.keepJournal()) {
+                wipe(dir);
+            }
         } catch (IOException e) {
             LOG.warn("queue={}: closing checkpoint: {}", name, e.toString());
         }
@@ -1129,5 +989,10 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public String toString() {
         return "DurableQueue{" + name + ", size=" + size() + '}';
+    }
+
+    /** For retention: the current position of every outstanding item. */
+    void forEachOutstanding(java.util.function.Consumer<Lease> action) {
+        outstanding.forEachLease(action);
     }
 }

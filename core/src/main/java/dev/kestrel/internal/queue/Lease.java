@@ -39,6 +39,8 @@ final class Lease implements ReliableRead {
     final JournalQueue queue;
     final long origin;
     final int length;
+    /** When the read was opened (System.nanoTime), for the queue's open timeout; 0 if none is set. */
+    long openedAtNanos;
     /** The registry slot holding this lease, or -1 in the overflow map; set once by {@link LeaseRegistry#add}. */
     int slot;
     /** Current position of the bytes; written only while this lease is MOVING (then published by the CAS back). */

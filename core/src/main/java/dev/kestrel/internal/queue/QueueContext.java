@@ -17,4 +17,10 @@ public interface QueueContext {
 
     /** Asks the store's sync thread to lead a group-commit round for {@code queue} soon. */
     void requestSync(JournalQueue queue);
+
+    /** Another queue of the store, opened or created on first use (an expiry target). */
+    JournalQueue queue(String name);
+
+    /** Counts items expired in any queue, for the store's statistics. */
+    void expired(long items);
 }

@@ -105,6 +105,11 @@ final class Retention {
                 s.unretire();
                 continue;
             }
+            if (!removed) {
+                // Recovery counts the items appended since the checkpoint's tail; write one before
+                // the records it would count are deleted.
+                queue.writeCheckpoint();
+            }
             queue.table.remove(s);
             queue.appender.retire(s);
             deleted.increment();
@@ -118,14 +123,14 @@ final class Retention {
 
     private Set<Long> pinnedSegments() {
         Set<Long> pinned = new HashSet<>();
-        queue.leases.forEach(l -> pinned.add(Positions.sequence(l.location)));
+        queue.forEachOutstanding(l -> pinned.add(Positions.sequence(l.location)));
         return pinned;
     }
 
     private void compact() throws IOException {
         long headSeq = Positions.sequence(queue.headPosition());
         java.util.List<Lease> behind = new java.util.ArrayList<>();
-        queue.leases.forEach(l -> {
+        queue.forEachOutstanding(l -> {
             if (Positions.sequence(l.location) < headSeq - 1) {
                 behind.add(l);
             }
@@ -207,7 +212,7 @@ final class Retention {
             }
         }
         long[] min = {low};
-        queue.leases.forEach(l -> min[0] = Math.min(min[0], l.location));
+        queue.forEachOutstanding(l -> min[0] = Math.min(min[0], l.location));
         return min[0];
     }
 

@@ -1,9 +1,11 @@
 package dev.kestrel.internal.store;
 
-import dev.kestrel.DurableQueue;
 import dev.kestrel.QueueClosedException;
+import dev.kestrel.QueueConfig;
 import dev.kestrel.QueueIOException;
+import dev.kestrel.QueueNames;
 import dev.kestrel.QueueStore;
+import dev.kestrel.StoreStats;
 import dev.kestrel.internal.journal.SegmentAllocator;
 import dev.kestrel.internal.journal.SegmentFiles;
 import dev.kestrel.internal.queue.JournalQueue;
@@ -28,6 +30,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +41,6 @@ import org.slf4j.LoggerFactory;
 public final class JournalStore implements QueueStore, QueueContext {
     private static final Logger LOG = LoggerFactory.getLogger(JournalStore.class);
     private static final AtomicInteger STORES = new AtomicInteger();
-    private static final int MAX_NAME = 200;
 
     private final StoreSettings settings;
     private final Path dir;
@@ -48,6 +50,10 @@ public final class JournalStore implements QueueStore, QueueContext {
     private final ScheduledThreadPoolExecutor maintenance;
     private final SyncThread sync;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final Object opening = new Object();
+    private final LongAdder queueCreates = new LongAdder();
+    private final LongAdder queueDeletes = new LongAdder();
+    private final LongAdder queueExpires = new LongAdder();
 
     private JournalStore(StoreSettings settings, DirectoryLock lock) throws IOException {
         this.settings = settings;
@@ -65,7 +71,7 @@ public final class JournalStore implements QueueStore, QueueContext {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
-                if (Files.isDirectory(p) && isValidName(name)) {
+                if (Files.isDirectory(p) && QueueNames.problem(name) == null) {
                     names.add(name);
                 } else if (!name.equals(DirectoryLock.NAME)) {
                     LOG.warn("dir={}: ignoring {}: not a queue directory", dir, name);
@@ -84,7 +90,8 @@ public final class JournalStore implements QueueStore, QueueContext {
             lock = DirectoryLock.acquire(dir);
             JournalStore store = new JournalStore(settings, lock);
             store.sync.start();
-            store.maintenance.scheduleWithFixedDelay(store::periodicRetention, 1, 1, TimeUnit.SECONDS);
+            store.maintenance.scheduleWithFixedDelay(store::everySecond, 1, 1, TimeUnit.SECONDS);
+            store.maintenance.scheduleWithFixedDelay(store::abortTimedOutReads, 50, 50, TimeUnit.MILLISECONDS);
             return store;
         } catch (IOException e) {
             closeLock(lock);
@@ -106,50 +113,64 @@ public final class JournalStore implements QueueStore, QueueContext {
     }
 
     /**
-     * Validates a queue name.
+     * Validates a queue name (see {@link QueueNames}).
      *
      * @return the name
      * @throws IllegalArgumentException naming the problem
      */
     public static String checkQueueName(String name) {
-        if (name == null) {
-            throw new IllegalArgumentException("queue name is null");
-        }
-        if (!isValidName(name)) {
-            throw new IllegalArgumentException("queue name '" + name + "': must be 1 to " + MAX_NAME
-                    + " characters without / \\ . ~ white space or control characters");
-        }
-        return name;
-    }
-
-    private static boolean isValidName(String name) {
-        if (name.isEmpty() || name.length() > MAX_NAME) {
-            return false;
-        }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c == '/' || c == '\\' || c == '.' || c == '~' || Character.isWhitespace(c) || Character.isISOControl(c)) {
-                return false;
-            }
-        }
-        return true;
+        return QueueNames.check(name);
     }
 
     @Override
-    public DurableQueue queue(String name) {
-        checkQueueName(name);
+    public JournalQueue queue(String name) {
+        return open(QueueNames.check(name));
+    }
+
+    private JournalQueue open(String name) {
         checkOpen();
-        JournalQueue q = queues.computeIfAbsent(name, n -> {
+        JournalQueue q = queues.get(name);
+        if (q != null) {
+            return q;
+        }
+        synchronized (opening) {
+            q = queues.get(name);
+            if (q != null) {
+                return q;
+            }
             checkOpen();
-            JournalQueue opened = JournalQueue.open(n, dir.resolve(n), settings.configFor(n), this);
-            names.add(n);
-            return opened;
-        });
+            Path qdir = dir.resolve(name);
+            boolean existed = Files.isDirectory(qdir);
+            q = JournalQueue.open(name, qdir, configOf(name), this);
+            queues.put(name, q);
+            names.add(name);
+            if (!existed) {
+                queueCreates.increment();
+            }
+            // Fanout wiring, under the same monitor so that a master and its children meet once.
+            if (QueueNames.isFanoutChild(name)) {
+                open(QueueNames.masterOf(name)).addChild(q);
+            } else {
+                for (String other : names) {
+                    if (other.startsWith(name + "+")) {
+                        open(other);
+                    }
+                }
+            }
+        }
         if (closed.get()) {
             q.close("store closed");
             checkOpen();
         }
         return q;
+    }
+
+    @Override
+    public QueueConfig configOf(String name) {
+        QueueNames.check(name);
+        QueueConfig base = QueueNames.isFanoutChild(name) ? configOf(QueueNames.masterOf(name)) : settings.defaults;
+        QueueConfig own = settings.queues.get(name);
+        return own == null ? base : own.over(base);
     }
 
     @Override
@@ -161,8 +182,18 @@ public final class JournalStore implements QueueStore, QueueContext {
     public boolean delete(String name) {
         checkQueueName(name);
         checkOpen();
-        boolean existed = names.remove(name);
-        JournalQueue q = queues.remove(name);
+        JournalQueue q;
+        boolean existed;
+        synchronized (opening) {
+            existed = names.remove(name);
+            q = queues.remove(name);
+            if (q != null && QueueNames.isFanoutChild(name)) {
+                JournalQueue master = queues.get(QueueNames.masterOf(name));
+                if (master != null) {
+                    master.removeChild(q);
+                }
+            }
+        }
         if (q != null) {
             q.close("queue deleted");
         }
@@ -176,7 +207,43 @@ public final class JournalStore implements QueueStore, QueueContext {
                 throw new QueueIOException("queue=" + name + " dir=" + qdir + ": cannot delete: " + e.getMessage(), e);
             }
         }
+        if (existed) {
+            queueDeletes.increment();
+        }
         return existed;
+    }
+
+    @Override
+    public long flushAll() {
+        checkOpen();
+        long n = 0;
+        for (String name : queueNames()) {
+            n += open(name).flush();
+        }
+        return n;
+    }
+
+    @Override
+    public long flushAllExpired() {
+        checkOpen();
+        long n = 0;
+        for (JournalQueue q : queues.values()) {
+            n += q.flushExpired();
+        }
+        return n;
+    }
+
+    @Override
+    public StoreStats stats() {
+        long items = 0;
+        long total = 0;
+        long bytes = 0;
+        for (JournalQueue q : queues.values()) {
+            items += q.size();
+            bytes += q.bytes();
+            total += q.stats().totalItems();
+        }
+        return new StoreStats(items, total, bytes, queueCreates.sum(), queueDeletes.sum(), queueExpires.sum());
     }
 
     private static void deleteTree(Path root) throws IOException {
@@ -233,9 +300,31 @@ public final class JournalStore implements QueueStore, QueueContext {
         }
     }
 
-    private void periodicRetention() {
+    private void everySecond() {
         for (JournalQueue q : queues.values()) {
-            q.requestRetention();
+            if (q.isClosed()) {
+                continue;
+            }
+            try {
+                q.requestRetention();
+                q.flushExpired();
+            } catch (RuntimeException e) {
+                if (!q.isClosed()) {
+                    LOG.warn("queue={}: expiry sweep failed: {}", q.name(), e.toString());
+                }
+            }
+        }
+    }
+
+    private void abortTimedOutReads() {
+        for (JournalQueue q : queues.values()) {
+            try {
+                q.abortTimedOutReads();
+            } catch (RuntimeException e) {
+                if (!q.isClosed()) {
+                    LOG.warn("queue={}: open-timeout sweep failed: {}", q.name(), e.toString());
+                }
+            }
         }
     }
 
@@ -259,6 +348,11 @@ public final class JournalStore implements QueueStore, QueueContext {
     @Override
     public void requestSync(JournalQueue queue) {
         sync.request(queue);
+    }
+
+    @Override
+    public void expired(long items) {
+        queueExpires.add(items);
     }
 
     Collection<JournalQueue> openQueues() {

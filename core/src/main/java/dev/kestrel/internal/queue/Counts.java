@@ -1,0 +1,86 @@
+package dev.kestrel.internal.queue;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A queue's item accounting, in one place so that every path that moves an item keeps
+ * {@code size()}, {@code bytes()}, the limits and the statistics consistent.
+ *
+ * <p>Stored items are {@code in - out - open}. The counters are {@link LongAdder}s: producers and
+ * consumers on different threads update different cells instead of contending for one word; a
+ * sum read during updates is a value the counter held during the read, which is what
+ * {@code size()} promises. {@link Limits} keeps its own exact count when limits are set.
+ */
+final class Counts {
+    final Limits limits;
+    private final LongAdder itemsIn = new LongAdder();
+    private final LongAdder bytesIn = new LongAdder();
+    private final LongAdder itemsOut = new LongAdder();
+    private final LongAdder bytesOut = new LongAdder();
+    private final LongAdder openItems = new LongAdder();
+    private final LongAdder openBytes = new LongAdder();
+    final LongAdder totalItems = new LongAdder();
+    final LongAdder expired = new LongAdder();
+    final LongAdder discarded = new LongAdder();
+    final LongAdder refused = new LongAdder();
+    final LongAdder transactions = new LongAdder();
+    final LongAdder canceled = new LongAdder();
+    final LongAdder flushes = new LongAdder();
+    final LongAdder damaged = new LongAdder();
+
+    Counts(Limits limits, long items, long bytes) {
+        this.limits = limits;
+        itemsIn.add(items);
+        bytesIn.add(bytes);
+    }
+
+    /** An item was appended (its room already reserved in the limits). */
+    void appended(int len) {
+        itemsIn.increment();
+        bytesIn.add(len);
+        totalItems.increment();
+    }
+
+    /** An item left the queue for good without being opened: polled, expired, discarded, flushed, damaged. */
+    void removed(int len) {
+        itemsOut.increment();
+        bytesOut.add(len);
+        limits.removed(len);
+    }
+
+    /** An item was opened by a reliable read. */
+    void opened(int len) {
+        openItems.increment();
+        openBytes.add(len);
+        limits.removed(len);
+        transactions.increment();
+    }
+
+    /** An open read was confirmed. */
+    void confirmed(int len) {
+        openItems.decrement();
+        openBytes.add(-len);
+        itemsOut.increment();
+        bytesOut.add(len);
+    }
+
+    /** An open read was aborted, closed unconfirmed, or timed out: its item is stored again. */
+    void aborted(int len) {
+        openItems.decrement();
+        openBytes.add(-len);
+        limits.returned(len);
+        canceled.increment();
+    }
+
+    long items() {
+        return Math.max(0, itemsIn.sum() - itemsOut.sum() - openItems.sum());
+    }
+
+    long bytes() {
+        return Math.max(0, bytesIn.sum() - bytesOut.sum() - openBytes.sum());
+    }
+
+    int open() {
+        return (int) Math.max(0, openItems.sum());
+    }
+}
