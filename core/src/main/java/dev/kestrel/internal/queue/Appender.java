@@ -89,7 +89,9 @@ final class Appender {
             if (claimed + total <= cap) {
                 // Read after the claim's getAndAdd (a full fence): either this sees a waiter that
                 // registered, or that waiter's last look sees this claim (see Waiters).
-                boolean wake = queue.waiters().count() > 0;
+                // A compaction copy is never delivered through the head, and waking here would run
+                // an async waiter's take on the maintenance thread while the copied lease is MOVING.
+                boolean wake = prefix == 0 && queue.waiters().count() > 0;
                 int o = (int) claimed;
                 ByteBuffer buf = s.buffer();
                 RecordDescriptor.markClaimed(buf, o, length);

@@ -128,7 +128,9 @@ final class Lease implements ReliableRead {
 
     @Override
     public void close() {
-        if (isOpen()) {
+        // After the store closed, an unconfirmed read is already as good as returned: it is
+        // delivered again when the store reopens.
+        if (isOpen() && !queue.isClosed()) {
             abort();
         }
     }

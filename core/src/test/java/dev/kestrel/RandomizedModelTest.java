@@ -1,0 +1,1054 @@
+package dev.kestrel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A seeded randomized model test: random sequences of put / poll / peek / open / confirm / abort /
+ * close of reads, and close + reopen of the store, each checked against a plain in-memory model.
+ *
+ * <p>The model is a deque of items never delivered, a set of returned (aborted) items ordered by
+ * their original put order that are delivered before the never-delivered ones, and the reliable
+ * reads the test holds open. Closing the store returns every open read (redelivered before
+ * never-delivered items, in original order), and the old handles then throw
+ * {@link QueueClosedException}. After every step the returned value, {@code size()},
+ * {@code bytes()} and {@code openReads()} are compared with the model.
+ *
+ * <p>The configuration follows from the seed: {@code seed mod 3} = 0 uses the default (large)
+ * segments with {@code every(20 ms)} sync; 1 and 2 use 64 KiB segments (with {@code never()} and {@code always()} sync), so that
+ * segments roll every few items, consumed segments are retired and reads held open across many
+ * segments are compacted forward. For those, the number of segment files is checked to stay
+ * bounded by the live data.
+ *
+ * <p>Replay one seed: {@code mvn test -pl core -Dtest=RandomizedModelTest -Dkestrel.model.seed=N}
+ * (and optionally {@code -Dkestrel.model.steps=N}; {@code -Dkestrel.model.trace=true} adds the
+ * segment files to the step log). The seed, the last steps and what the queue really held are
+ * printed on failure; a run that stops making progress fails with a thread dump.
+ */
+class RandomizedModelTest {
+    static final String SEED_PROPERTY = "kestrel.model.seed";
+    static final String STEPS_PROPERTY = "kestrel.model.steps";
+    static final int DEFAULT_STEPS = 2000;
+    static final int NO_PROGRESS_SECONDS = 90;
+    static final String QUEUE = "model";
+
+    @TempDir
+    Path tmp;
+
+    static Stream<Long> seeds() {
+        String one = System.getProperty(SEED_PROPERTY);
+        if (one != null && !one.isBlank()) {
+            return Stream.of(Long.parseLong(one.trim()));
+        }
+        // Fixed seeds (both segment configurations, every sync variant) plus two fresh ones per run.
+        Random fresh = new Random();
+        return Stream.concat(LongStream.rangeClosed(1, 8).boxed(),
+                Stream.of(fresh.nextLong() & Long.MAX_VALUE, fresh.nextLong() & Long.MAX_VALUE));
+    }
+
+    @ParameterizedTest(name = "seed={0}")
+    @MethodSource("seeds")
+    void behavesLikeTheModel(long seed) throws Exception {
+        int steps = Integer.getInteger(STEPS_PROPERTY, DEFAULT_STEPS);
+        ModelRun run = new ModelRun(seed, tmp.resolve("store"));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        // The run has its own thread so that a hang inside the library (a call that never
+        // returns) fails this test with a thread dump instead of blocking the whole build.
+        Thread worker = new Thread(() -> {
+            try {
+                run.run(steps);
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        }, "model-run-" + seed);
+        worker.setDaemon(true);
+        worker.start();
+        int lastStep = -1;
+        long lastProgress = System.nanoTime();
+        while (worker.isAlive()) {
+            worker.join(500);
+            int now = run.step;
+            if (now != lastStep) {
+                lastStep = now;
+                lastProgress = System.nanoTime();
+            } else if (System.nanoTime() - lastProgress > TimeUnit.SECONDS.toNanos(NO_PROGRESS_SECONDS)) {
+                throw new AssertionError(run.report(new AssertionError("no progress for " + NO_PROGRESS_SECONDS
+                        + " s: step " + now + " never returned\n" + ModelRun.threadDump()), false));
+            }
+        }
+        Throwable t = failure.get();
+        String report = t == null ? null : run.report(t, true);
+        String closeProblem = run.closeWithin(20);
+        if (t != null) {
+            AssertionError e = new AssertionError(report, t);
+            if (closeProblem != null) {
+                e.addSuppressed(new AssertionError(closeProblem));
+            }
+            throw e;
+        }
+        if (closeProblem != null) {
+            throw new AssertionError(closeProblem);
+        }
+        System.out.println(run.summary());
+    }
+
+    /**
+     * A regression found by the model test (fixed in commit 434f00e). With 64 KiB segments every 40 KB item needs a segment
+     * of its own, so puts in a tight loop often roll before the maintenance thread has prepared
+     * the next segment; the roller then creates segment N+1 itself while the maintenance thread,
+     * still seeing the old current segment, prepares a second "N+1" and renames it over the
+     * roller's file ({@code Appender.roll}/{@code obtainNext} publish {@code current} after
+     * releasing the {@code creation} lock that {@code prepareNext} reads it under). The live
+     * segment keeps working on an unlinked inode, and the next roll deletes the duplicate: the
+     * items in it are delivered while the store stays open but are gone after a reopen.
+     */
+    @Test
+    void itemsSurviveReopenAfterFastSegmentRolls() {
+        QueueConfig cfg = QueueConfig.builder().segmentSize(64 * 1024).syncPolicy(SyncPolicy.never()).build();
+        Path dir = tmp.resolve("rolls");
+        int n = 200;
+        try (QueueStore store = QueueStore.builder(dir).defaults(cfg).open()) {
+            DurableQueue q = store.queue("rolls");
+            for (int i = 0; i < n; i++) {
+                q.put(ByteBuffer.allocate(40_000).putInt(0, i).array());
+            }
+            assertThat(q.size()).isEqualTo(n);
+        }
+        List<Integer> got = new ArrayList<>();
+        try (QueueStore store = QueueStore.builder(dir).defaults(cfg).open()) {
+            DurableQueue q = store.queue("rolls");
+            long size = q.size();
+            for (byte[] b; (b = q.poll()) != null; ) {
+                got.add(ByteBuffer.wrap(b).getInt(0));
+            }
+            List<Integer> missing = new ArrayList<>();
+            for (int i = 0, j = 0; i < n; i++) {
+                if (j < got.size() && got.get(j) == i) {
+                    j++;
+                } else {
+                    missing.add(i);
+                }
+            }
+            assertThat(missing).as("items missing after reopen (size() said " + size + ")").isEmpty();
+            assertThat(got).as("items after reopen, in put order").hasSize(n).isSorted();
+        }
+    }
+
+    // ---- items --------------------------------------------------------------------------------
+
+    /** An item of the model: its put order and size; the content is derived from both. */
+    static final class Item {
+        final long id;
+        final int size;
+        /** The run's reopen count when the item was put. */
+        final int putEpoch;
+
+        Item(long id, int size, int putEpoch) {
+            this.id = id;
+            this.size = size;
+            this.putEpoch = putEpoch;
+        }
+
+        byte[] bytes() {
+            return content(id, size);
+        }
+
+        @Override
+        public String toString() {
+            return "#" + id + "(" + size + "B)";
+        }
+    }
+
+    static byte[] content(long id, int size) {
+        byte[] b = new byte[size];
+        long x = id * 0x9E3779B97F4A7C15L + size;
+        for (int i = 0; i < size; i++) {
+            x = x * 6364136223846793005L + 1442695040888963407L;
+            b[i] = (byte) (x >>> 56);
+        }
+        return b;
+    }
+
+    /** A reliable read the test holds open. */
+    static final class Held {
+        final ReliableRead read;
+        final Item item;
+        final long openedAtBytesPut;
+        /** The read is not confirmed or aborted before this step (reads held across many segments). */
+        final int keepUntilStep;
+
+        Held(ReliableRead read, Item item, long openedAtBytesPut, int keepUntilStep) {
+            this.read = read;
+            this.item = item;
+            this.openedAtBytesPut = openedAtBytesPut;
+            this.keepUntilStep = keepUntilStep;
+        }
+    }
+
+    enum Op {
+        PUT, PUT_SLICE, PUT_BUFFER, PUT_ASYNC, PUT_TOO_BIG,
+        POLL, POLL_TIMED, POLL_BUFFER, POLL_ASYNC,
+        PEEK, PEEK_BUFFER,
+        OPEN, OPEN_TIMED, OPEN_BUFFER, OPEN_ASYNC,
+        CONFIRM, CONFIRM_ASYNC, ABORT, CLOSE_READ, ENDED_READ,
+        REOPEN, SAME_QUEUE
+    }
+
+    enum Phase { FILL, BALANCED, DRAIN }
+
+    // ---- one run ------------------------------------------------------------------------------
+
+    static final class ModelRun {
+        private static final int MAX_HELD = 40;
+        private static final int LOG_TAIL = 300;
+        /** {@code -Dkestrel.model.trace=true}: log the segment files after every step. */
+        private static final boolean TRACE = Boolean.getBoolean("kestrel.model.trace");
+
+        final long seed;
+        final Random rnd;
+        final Path storeDir;
+        final Path queueDir;
+        final QueueConfig config;
+        final boolean smallSegments;
+
+        QueueStore store;
+        DurableQueue q;
+        int maxItem;
+
+        // the model
+        final ArrayDeque<Item> fresh = new ArrayDeque<>();
+        final TreeMap<Long, Item> returned = new TreeMap<>();
+        final List<Held> held = new ArrayList<>();
+        /** Reads of the current store that ended (confirmed or aborted): both calls return false. */
+        final List<ReliableRead> ended = new ArrayList<>();
+        /** Reads opened under a store since closed: confirm and abort throw. */
+        final List<ReliableRead> stale = new ArrayList<>();
+        final Map<Long, Item> everPut = new HashMap<>();
+        long nextId;
+        boolean draining;
+
+        // bookkeeping
+        final ArrayDeque<String> log = new ArrayDeque<>();
+        final EnumMap<Op, Integer> counts = new EnumMap<>(Op.class);
+        volatile int step;
+        Phase phase = Phase.FILL;
+        int phaseLeft;
+        long bytesPut;
+        int reopens;
+        long maxSegmentFiles;
+        long maxHeldAcross;
+        long segmentWaits;
+        long maxLiveItems;
+
+        ModelRun(long seed, Path storeDir) {
+            this.seed = seed;
+            this.rnd = new Random(seed);
+            this.storeDir = storeDir;
+            this.queueDir = storeDir.resolve(QUEUE);
+            int variant = (int) Math.floorMod(seed, 3L);
+            this.smallSegments = variant != 0;
+            QueueConfig.Builder b = QueueConfig.builder();
+            if (smallSegments) {
+                b.segmentSize(64 * 1024);
+                b.syncPolicy(variant == 1 ? SyncPolicy.never() : SyncPolicy.always());
+            } else {
+                b.syncPolicy(SyncPolicy.every(Duration.ofMillis(20)));
+            }
+            this.config = b.build();
+        }
+
+        void run(int steps) throws Exception {
+            openStore();
+            for (step = 1; step <= steps; step++) {
+                if (phaseLeft-- <= 0) {
+                    phase = Phase.values()[rnd.nextInt(3)];
+                    phaseLeft = 50 + rnd.nextInt(150);
+                    note("phase " + phase + " for " + phaseLeft + " steps");
+                }
+                Op op = chooseOp();
+                counts.merge(op, 1, Integer::sum);
+                perform(op);
+                if (TRACE) {
+                    note("  files: " + listSegments());
+                }
+                checkCounters();
+                if (smallSegments && (step % 100 == 0 || op == Op.REOPEN)) {
+                    checkSegmentFilesBounded();
+                }
+            }
+            // Drain everything at the end: the whole history must come out in model order.
+            note("final drain");
+            draining = true;
+            while (!held.isEmpty()) {
+                perform(rnd.nextBoolean() ? Op.CONFIRM : Op.ABORT);
+                checkCounters();
+            }
+            while (next() != null) {
+                perform(Op.POLL);
+                checkCounters();
+            }
+            assertThat(q.poll()).as("poll of the drained queue").isNull();
+            if (smallSegments) {
+                checkSegmentFilesBounded();
+            }
+            perform(Op.REOPEN);
+            checkCounters();
+            assertThat(q.poll()).as("poll of the drained queue after reopen").isNull();
+        }
+
+        // ---- choosing -------------------------------------------------------------------------
+
+        private Op chooseOp() {
+            int puts = phase == Phase.FILL ? 50 : phase == Phase.BALANCED ? 25 : 6;
+            int takes = phase == Phase.FILL ? 8 : phase == Phase.BALANCED ? 18 : 35;
+            int opens = held.size() >= MAX_HELD ? 0 : phase == Phase.FILL ? 8 : phase == Phase.BALANCED ? 14 : 18;
+            int ends = held.isEmpty() ? 0 : held.size() > 20 ? 30 : 14;
+            Map<Op, Integer> w = new EnumMap<>(Op.class);
+            w.put(Op.PUT, puts * 4 / 10);
+            w.put(Op.PUT_SLICE, puts * 2 / 10);
+            w.put(Op.PUT_BUFFER, puts * 3 / 10);
+            w.put(Op.PUT_ASYNC, puts / 10 + 1);
+            w.put(Op.PUT_TOO_BIG, smallSegments ? 1 : 0);
+            w.put(Op.POLL, takes * 4 / 10);
+            w.put(Op.POLL_TIMED, takes / 10 + 1);
+            w.put(Op.POLL_BUFFER, takes * 3 / 10);
+            w.put(Op.POLL_ASYNC, takes / 10 + 1);
+            w.put(Op.PEEK, 4);
+            w.put(Op.PEEK_BUFFER, 3);
+            w.put(Op.OPEN, opens * 4 / 10);
+            w.put(Op.OPEN_TIMED, opens / 10 + (opens > 0 ? 1 : 0));
+            w.put(Op.OPEN_BUFFER, opens * 3 / 10);
+            w.put(Op.OPEN_ASYNC, opens / 10 + (opens > 0 ? 1 : 0));
+            w.put(Op.CONFIRM, ends * 5 / 10);
+            w.put(Op.CONFIRM_ASYNC, ends / 10);
+            w.put(Op.ABORT, ends * 3 / 10);
+            w.put(Op.CLOSE_READ, ends / 10);
+            w.put(Op.ENDED_READ, ended.isEmpty() ? 0 : 2);
+            w.put(Op.REOPEN, 1);
+            w.put(Op.SAME_QUEUE, 1);
+            int total = 0;
+            for (int x : w.values()) {
+                total += x;
+            }
+            int r = rnd.nextInt(total);
+            for (Map.Entry<Op, Integer> e : w.entrySet()) {
+                r -= e.getValue();
+                if (r < 0) {
+                    return e.getKey();
+                }
+            }
+            throw new AssertionError("unreachable");
+        }
+
+        private int randomSize() {
+            int large = Math.min(maxItem, 200 * 1024);
+            int r = rnd.nextInt(1000);
+            if (r < 120) {
+                return 0;
+            }
+            if (r < 550) {
+                return 1 + rnd.nextInt(100);
+            }
+            if (r < 800) {
+                return 100 + rnd.nextInt(3900);
+            }
+            if (r < 950) {
+                return 4000 + rnd.nextInt(36_000);
+            }
+            if (r < 990) {
+                return 40_000 + rnd.nextInt(large - 40_000 + 1);
+            }
+            return large; // for 64 KiB segments exactly the largest item
+        }
+
+        private Item newItem() {
+            Item it = new Item(nextId++, randomSize(), reopens);
+            everPut.put(it.id, it);
+            return it;
+        }
+
+        // ---- the operations -------------------------------------------------------------------
+
+        private void perform(Op op) throws Exception {
+            switch (op) {
+                case PUT: {
+                    Item it = newItem();
+                    note("put " + it);
+                    assertThat(q.put(it.bytes())).as("put").isTrue();
+                    added(it);
+                    break;
+                }
+                case PUT_SLICE: {
+                    Item it = newItem();
+                    int pre = rnd.nextInt(16);
+                    int post = rnd.nextInt(16);
+                    byte[] arr = new byte[pre + it.size + post];
+                    rnd.nextBytes(arr);
+                    System.arraycopy(it.bytes(), 0, arr, pre, it.size);
+                    note("put(array, " + pre + ", " + it.size + ") " + it);
+                    assertThat(q.put(arr, pre, it.size)).as("put slice").isTrue();
+                    added(it);
+                    break;
+                }
+                case PUT_BUFFER: {
+                    Item it = newItem();
+                    int pre = rnd.nextInt(16);
+                    int post = rnd.nextInt(16);
+                    boolean direct = rnd.nextBoolean();
+                    ByteBuffer bb = direct ? ByteBuffer.allocateDirect(pre + it.size + post)
+                            : ByteBuffer.allocate(pre + it.size + post);
+                    byte[] junk = new byte[bb.capacity()];
+                    rnd.nextBytes(junk);
+                    bb.put(junk).clear();
+                    bb.position(pre);
+                    bb.put(it.bytes());
+                    bb.limit(pre + it.size).position(pre);
+                    note("put(" + (direct ? "direct" : "heap") + " buffer) " + it);
+                    assertThat(q.put(bb)).as("put buffer").isTrue();
+                    assertThat(bb.position()).as("buffer position after put").isEqualTo(pre + it.size);
+                    added(it);
+                    break;
+                }
+                case PUT_ASYNC: {
+                    Item it = newItem();
+                    note("putAsync " + it);
+                    assertThat(await(q.putAsync(it.bytes()))).as("putAsync").isTrue();
+                    added(it);
+                    break;
+                }
+                case PUT_TOO_BIG: {
+                    int size = maxItem + 1 + rnd.nextInt(64);
+                    note("put of " + size + " bytes (max " + maxItem + ") must fail");
+                    Throwable t = catchThrowable(() -> q.put(new byte[size]));
+                    assertThat(t).as("put larger than maxItemSize").isInstanceOf(IllegalArgumentException.class);
+                    break;
+                }
+                case POLL:
+                    take("poll", () -> q.poll());
+                    break;
+                case POLL_TIMED: {
+                    int ms = rnd.nextInt(2);
+                    take("poll(" + ms + " ms)", () -> {
+                        try {
+                            return q.poll(ms, TimeUnit.MILLISECONDS);
+                        } catch (InterruptedException e) {
+                            throw new AssertionError(e);
+                        }
+                    });
+                    break;
+                }
+                case POLL_ASYNC: {
+                    int ms = rnd.nextInt(2);
+                    take("pollAsync(" + ms + " ms)", () -> await(q.pollAsync(ms, TimeUnit.MILLISECONDS)));
+                    break;
+                }
+                case POLL_BUFFER:
+                    bufferOp("poll", true, dst -> q.poll(dst));
+                    break;
+                case PEEK: {
+                    Item exp = next();
+                    note("peek, expecting " + exp);
+                    checkItem("peek", exp, q.peek());
+                    break;
+                }
+                case PEEK_BUFFER:
+                    bufferOp("peek", false, dst -> q.peek(dst));
+                    break;
+                case OPEN:
+                    openOp("open", () -> q.open());
+                    break;
+                case OPEN_TIMED: {
+                    int ms = rnd.nextInt(2);
+                    openOp("open(" + ms + " ms)", () -> {
+                        try {
+                            return q.open(ms, TimeUnit.MILLISECONDS);
+                        } catch (InterruptedException e) {
+                            throw new AssertionError(e);
+                        }
+                    });
+                    break;
+                }
+                case OPEN_ASYNC: {
+                    int ms = rnd.nextInt(2);
+                    openOp("openAsync(" + ms + " ms)", () -> await(q.openAsync(ms, TimeUnit.MILLISECONDS)));
+                    break;
+                }
+                case OPEN_BUFFER:
+                    openIntoBuffer();
+                    break;
+                case CONFIRM:
+                case CONFIRM_ASYNC: {
+                    Held h = pickHeld();
+                    if (h == null) {
+                        note("no read to confirm: all are kept open for now");
+                        break;
+                    }
+                    note((op == Op.CONFIRM ? "confirm " : "confirmAsync ") + h.item);
+                    boolean ok = op == Op.CONFIRM ? h.read.confirm() : await(h.read.confirmAsync());
+                    assertThat(ok).as("confirm of an open read " + h.item).isTrue();
+                    held.remove(h);
+                    ended.add(h.read);
+                    checkEnded(h.read, rnd.nextInt(4) == 0);
+                    break;
+                }
+                case ABORT:
+                case CLOSE_READ: {
+                    Held h = pickHeld();
+                    if (h == null) {
+                        note("no read to abort: all are kept open for now");
+                        break;
+                    }
+                    note((op == Op.ABORT ? "abort " : "close read ") + h.item);
+                    if (op == Op.ABORT) {
+                        assertThat(h.read.abort()).as("abort of an open read " + h.item).isTrue();
+                    } else {
+                        h.read.close();
+                    }
+                    held.remove(h);
+                    returned.put(h.item.id, h.item);
+                    ended.add(h.read);
+                    checkEnded(h.read, rnd.nextInt(4) == 0);
+                    break;
+                }
+                case ENDED_READ: {
+                    ReliableRead r = ended.get(rnd.nextInt(ended.size()));
+                    note("confirm/abort of an ended read " + r);
+                    checkEnded(r, true);
+                    break;
+                }
+                case REOPEN:
+                    reopen();
+                    break;
+                case SAME_QUEUE:
+                    note("store.queue(name) is the same instance");
+                    assertThat(store.queue(QUEUE)).isSameAs(q);
+                    assertThat(store.queueNames()).contains(QUEUE);
+                    break;
+                default:
+                    throw new AssertionError(op);
+            }
+        }
+
+        private void added(Item it) {
+            fresh.addLast(it);
+            bytesPut += it.size;
+        }
+
+        /** A removing read (poll variants) of the model's next item. */
+        private void take(String what, Supplier<byte[]> call) {
+            Item exp = next();
+            note(what + ", expecting " + exp);
+            byte[] got = call.get();
+            checkItem(what, exp, got);
+            if (exp != null) {
+                removeNext();
+            }
+        }
+
+        private interface BufferCall {
+            int apply(ByteBuffer dst);
+        }
+
+        /** poll(ByteBuffer) / peek(ByteBuffer), sometimes into a buffer too small for the item. */
+        private void bufferOp(String what, boolean removes, BufferCall call) {
+            Item exp = next();
+            boolean tooSmall = exp != null && exp.size > 0 && rnd.nextInt(8) == 0;
+            int pre = rnd.nextInt(8);
+            int room = exp == null ? rnd.nextInt(64) : tooSmall ? rnd.nextInt(exp.size) : exp.size + rnd.nextInt(64);
+            ByteBuffer dst = rnd.nextBoolean() ? ByteBuffer.allocateDirect(pre + room) : ByteBuffer.allocate(pre + room);
+            dst.position(pre);
+            note(what + "(buffer of " + room + " bytes), expecting " + exp + (tooSmall ? " to fail: too small" : ""));
+            if (tooSmall) {
+                Throwable t = catchThrowable(() -> call.apply(dst));
+                assertThat(t).as(what + " into a buffer too small for " + exp).isInstanceOf(IllegalArgumentException.class);
+                assertThat(dst.position()).as("buffer position after a failed " + what).isEqualTo(pre);
+                return;
+            }
+            int n = call.apply(dst);
+            if (exp == null) {
+                assertThat(n).as(what + "(buffer) of an empty queue").isEqualTo(-1);
+                assertThat(dst.position()).isEqualTo(pre);
+                return;
+            }
+            assertThat(n).as(what + "(buffer) length, expecting " + exp).isEqualTo(exp.size);
+            assertThat(dst.position()).as(what + "(buffer) position").isEqualTo(pre + exp.size);
+            byte[] got = new byte[n];
+            dst.get(pre, got);
+            checkItem(what + "(buffer)", exp, got);
+            if (removes) {
+                removeNext();
+            }
+        }
+
+        private void openOp(String what, Supplier<ReliableRead> call) {
+            Item exp = next();
+            note(what + ", expecting " + exp);
+            ReliableRead r = call.get();
+            if (exp == null) {
+                assertThat(r).as(what + " of an empty queue").isNull();
+                return;
+            }
+            assertThat(r).as(what + ", expecting " + exp).isNotNull();
+            checkItem(what, exp, r.data());
+            assertThat(r.length()).isEqualTo(exp.size);
+            assertThat(r.isOpen()).isTrue();
+            removeNext();
+            held.add(new Held(r, exp, bytesPut, keepUntil()));
+        }
+
+        private void openIntoBuffer() {
+            Item exp = next();
+            boolean tooSmall = exp != null && exp.size > 0 && rnd.nextInt(8) == 0;
+            int pre = rnd.nextInt(8);
+            int room = exp == null ? rnd.nextInt(64) : tooSmall ? rnd.nextInt(exp.size) : exp.size + rnd.nextInt(64);
+            ByteBuffer dst = rnd.nextBoolean() ? ByteBuffer.allocateDirect(pre + room) : ByteBuffer.allocate(pre + room);
+            dst.position(pre);
+            note("open(buffer of " + room + " bytes), expecting " + exp + (tooSmall ? " to fail: too small" : ""));
+            if (tooSmall) {
+                Throwable t = catchThrowable(() -> q.open(dst));
+                assertThat(t).as("open into a buffer too small for " + exp).isInstanceOf(IllegalArgumentException.class);
+                return;
+            }
+            ReliableRead r = q.open(dst);
+            if (exp == null) {
+                assertThat(r).as("open(buffer) of an empty queue").isNull();
+                return;
+            }
+            assertThat(r).as("open(buffer), expecting " + exp).isNotNull();
+            assertThat(r.length()).isEqualTo(exp.size);
+            assertThat(dst.position()).as("open(buffer) position").isEqualTo(pre + exp.size);
+            byte[] got = new byte[exp.size];
+            dst.get(pre, got);
+            checkItem("open(buffer)", exp, got);
+            assertThat(catchThrowable(r::data)).as("data() of a read opened into a buffer")
+                    .isInstanceOf(IllegalStateException.class);
+            removeNext();
+            held.add(new Held(r, exp, bytesPut, keepUntil()));
+        }
+
+        /** One read in 20 is kept open for 100 to 600 steps, across many segment rolls. */
+        private int keepUntil() {
+            return rnd.nextInt(20) == 0 ? step + 100 + rnd.nextInt(500) : 0;
+        }
+
+        /**
+         * Mostly one of the most recent reads, so that a few are held for a long time; reads to be
+         * kept are skipped until their time (or the final drain) comes.
+         */
+        private Held pickHeld() {
+            List<Held> free = new ArrayList<>();
+            for (Held h : held) {
+                if (h.keepUntilStep <= step || draining) {
+                    free.add(h);
+                }
+            }
+            if (free.isEmpty()) {
+                return null;
+            }
+            int n = free.size();
+            if (rnd.nextInt(10) < 7) {
+                return free.get(n - 1 - rnd.nextInt(Math.min(n, 5)));
+            }
+            return free.get(rnd.nextInt(n));
+        }
+
+        private void checkEnded(ReliableRead r, boolean thorough) {
+            assertThat(r.isOpen()).as("isOpen of an ended read").isFalse();
+            if (thorough) {
+                assertThat(r.confirm()).as("confirm of an ended read").isFalse();
+                assertThat(r.abort()).as("abort of an ended read").isFalse();
+                r.close();
+                assertThat(r.isOpen()).isFalse();
+            }
+        }
+
+        private void reopen() throws Exception {
+            note("close store (" + held.size() + " reads open) and reopen");
+            store.close();
+            if (rnd.nextBoolean()) {
+                store.close(); // idempotent
+            }
+            // Everything about the closed store throws now.
+            DurableQueue old = q;
+            expectClosed("put", () -> old.put(new byte[1]));
+            expectClosed("poll", old::poll);
+            expectClosed("peek", old::peek);
+            expectClosed("open", old::open);
+            expectClosed("poll(buffer)", () -> old.poll(ByteBuffer.allocate(16)));
+            expectClosed("store.queue", () -> store.queue(QUEUE));
+            expectClosedFuture("pollAsync", () -> old.pollAsync(0, TimeUnit.MILLISECONDS));
+            expectClosedFuture("putAsync", () -> old.putAsync(new byte[1]));
+            for (Held h : held) {
+                if (rnd.nextBoolean()) {
+                    expectClosed("confirm of a read open at close " + h.item, h.read::confirm);
+                    expectClosed("abort of a read open at close " + h.item, h.read::abort);
+                } else {
+                    expectClosedFuture("confirmAsync of a read open at close " + h.item, h.read::confirmAsync);
+                }
+                stale.add(h.read);
+                // An open read is returned by the close: redelivered before never-delivered items.
+                returned.put(h.item.id, h.item);
+            }
+            held.clear();
+            for (ReliableRead r : ended) {
+                stale.add(r);
+            }
+            ended.clear();
+            while (stale.size() > 200) {
+                stale.remove(0);
+            }
+            openStore();
+            reopens++;
+            for (int i = 0; i < 3 && !stale.isEmpty(); i++) {
+                ReliableRead r = stale.get(rnd.nextInt(stale.size()));
+                expectClosed("confirm of a read of a closed store", r::confirm);
+                expectClosed("abort of a read of a closed store", r::abort);
+            }
+        }
+
+        private void openStore() {
+            store = QueueStore.builder(storeDir).defaults(config).open();
+            q = store.queue(QUEUE);
+            maxItem = q.maxItemSize();
+            assertThat(q.openReads()).as("open reads right after opening").isZero();
+        }
+
+        // ---- the model ------------------------------------------------------------------------
+
+        private Item next() {
+            if (!returned.isEmpty()) {
+                return returned.firstEntry().getValue();
+            }
+            return fresh.peekFirst();
+        }
+
+        private void removeNext() {
+            if (!returned.isEmpty()) {
+                returned.pollFirstEntry();
+            } else {
+                fresh.removeFirst();
+            }
+        }
+
+        private void checkItem(String what, Item exp, byte[] got) {
+            if (exp == null) {
+                if (got != null) {
+                    throw new AssertionError(what + ": expected an empty queue but got " + identify(got));
+                }
+                return;
+            }
+            if (got == null) {
+                throw new AssertionError(what + ": expected " + exp + " but got nothing");
+            }
+            if (got.length != exp.size || !Arrays.equals(got, exp.bytes())) {
+                throw new AssertionError(what + ": expected " + exp + " but got " + identify(got));
+            }
+        }
+
+        /** Names the item a wrong result is (if it is one), for the failure message. */
+        private String identify(byte[] got) {
+            List<Long> matches = new ArrayList<>();
+            for (Item it : everPut.values()) {
+                if (it.size == got.length && Arrays.equals(it.bytes(), got)) {
+                    matches.add(it.id);
+                    if (matches.size() > 5) {
+                        break;
+                    }
+                }
+            }
+            String where = "";
+            if (matches.size() == 1) {
+                long id = matches.get(0);
+                boolean inFresh = fresh.stream().anyMatch(i -> i.id == id);
+                boolean isHeld = held.stream().anyMatch(h -> h.item.id == id);
+                where = returned.containsKey(id) ? " (returned in the model)" : inFresh ? " (never delivered in the model)"
+                        : isHeld ? " (held open by the test!)" : " (already consumed in the model!)";
+            }
+            return got.length + " bytes matching items " + matches + where;
+        }
+
+        private void checkCounters() {
+            long size = fresh.size() + returned.size();
+            long bytes = 0;
+            for (Item it : fresh) {
+                bytes += it.size;
+            }
+            for (Item it : returned.values()) {
+                bytes += it.size;
+            }
+            maxLiveItems = Math.max(maxLiveItems, size + held.size());
+            assertThat(q.size()).as("size()").isEqualTo(size);
+            assertThat(q.bytes()).as("bytes()").isEqualTo(bytes);
+            assertThat(q.openReads()).as("openReads()").isEqualTo(held.size());
+            for (Held h : held) {
+                maxHeldAcross = Math.max(maxHeldAcross, bytesPut - h.openedAtBytesPut);
+            }
+        }
+
+        /**
+         * The segment files must track the live data: fully consumed segments are deleted and reads
+         * held open across many segments are copied forward. Retention runs on the maintenance
+         * thread, so this waits (up to 15 s; it runs at least once a second) for the count to drop.
+         */
+        private void checkSegmentFilesBounded() throws InterruptedException {
+            long live = 0;
+            for (Item it : fresh) {
+                live += recordBytes(it.size);
+            }
+            List<Item> leased = new ArrayList<>(returned.values());
+            for (Held h : held) {
+                leased.add(h.item);
+                live += recordBytes(h.item.size);
+            }
+            for (Item it : returned.values()) {
+                live += recordBytes(it.size);
+            }
+            // The never-delivered items lie in put order from the head on; returned and open ones
+            // lie behind the head (at most two segments back: compaction copies older ones to the
+            // tail). Packed segment by segment (a record never spans two), plus: the segment behind
+            // the head, the prepared and the spare segment; copies of reads confirmed ahead of the
+            // head (up to the leased items again); and per close since the oldest live item was put,
+            // the current segment sealed by recovery and possibly an empty prepared one.
+            int oldestEpoch = reopens;
+            for (Item it : fresh) {
+                oldestEpoch = Math.min(oldestEpoch, it.putEpoch);
+                break; // in put order
+            }
+            for (Item it : leased) {
+                oldestEpoch = Math.min(oldestEpoch, it.putEpoch);
+            }
+            long bound = packedSegments(fresh) + 2 * packedSegments(leased) + 2L * (reopens - oldestEpoch) + 6;
+            long files = segmentFiles();
+            maxSegmentFiles = Math.max(maxSegmentFiles, files);
+            if (files <= bound) {
+                return;
+            }
+            segmentWaits++;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (files > bound) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw new AssertionError("segment files: " + files + " > bound " + bound + " for " + live
+                            + " live record bytes (" + (fresh.size() + returned.size()) + " stored, " + held.size()
+                            + " open, " + returned.size() + " returned): " + listSegments());
+                }
+                Thread.sleep(20);
+                files = segmentFiles();
+            }
+        }
+
+        /** Segments needed to hold these items' records in this order, each record in one segment. */
+        private long packedSegments(Iterable<Item> items) {
+            long room = config.segmentSize() - 64;
+            long segments = 0;
+            long used = room;
+            for (Item it : items) {
+                long r = recordBytes(it.size);
+                if (used + r > room) {
+                    segments++;
+                    used = 0;
+                }
+                used += r;
+            }
+            return segments;
+        }
+
+        private static long recordBytes(int size) {
+            return (32 + 8 + size + 7) & ~7L;
+        }
+
+        private long segmentFiles() {
+            try (Stream<Path> s = Files.list(queueDir)) {
+                return s.filter(p -> p.getFileName().toString().endsWith(".kseg")).count();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private String listSegments() {
+            try (Stream<Path> s = Files.list(queueDir)) {
+                List<String> out = new ArrayList<>();
+                for (Iterator<Path> it = s.sorted().iterator(); it.hasNext(); ) {
+                    Path p = it.next();
+                    out.add(p.getFileName() + "=" + Files.size(p));
+                }
+                return out.toString();
+            } catch (IOException e) {
+                return e.toString();
+            }
+        }
+
+        // ---- helpers --------------------------------------------------------------------------
+
+        private static <T> T await(CompletableFuture<T> f) {
+            try {
+                return f.get(10, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof RuntimeException) {
+                    throw (RuntimeException) c;
+                }
+                throw new AssertionError(c);
+            } catch (InterruptedException | TimeoutException e) {
+                throw new AssertionError("future not completed in 10 s; threads:\n" + threadDump(), e);
+            }
+        }
+
+        static String threadDump() {
+            StringBuilder sb = new StringBuilder();
+            for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+                Thread t = e.getKey();
+                sb.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+                for (StackTraceElement el : e.getValue()) {
+                    sb.append("    at ").append(el).append('\n');
+                }
+            }
+            return sb.toString();
+        }
+
+        private interface Call {
+            Object call() throws Exception;
+        }
+
+        private static void expectClosed(String what, Call c) {
+            Throwable t = catchThrowable(c::call);
+            assertThat(t).as(what + " after store.close()").isInstanceOf(QueueClosedException.class);
+        }
+
+        private static void expectClosedFuture(String what, Supplier<? extends CompletableFuture<?>> c) {
+            CompletableFuture<?> f;
+            try {
+                f = c.get();
+            } catch (QueueClosedException e) {
+                return; // thrown at once: fine too
+            }
+            Throwable t = catchThrowable(() -> f.get(10, TimeUnit.SECONDS));
+            assertThat(t).as(what + " after store.close()").isInstanceOf(ExecutionException.class);
+            assertThat(t.getCause()).as(what + " after store.close()").isInstanceOf(QueueClosedException.class);
+        }
+
+        private void note(String what) {
+            log.addLast("step " + step + ": " + what + "   [model: " + (fresh.size() + returned.size()) + " stored, "
+                    + returned.size() + " returned, " + held.size() + " open]");
+            if (log.size() > LOG_TAIL) {
+                log.removeFirst();
+            }
+        }
+
+        /** Closes the store in a helper thread; a description of the problem if it fails or hangs. */
+        String closeWithin(int seconds) throws InterruptedException {
+            QueueStore st = store;
+            if (st == null) {
+                return null;
+            }
+            AtomicReference<Throwable> err = new AtomicReference<>();
+            Thread t = new Thread(() -> {
+                try {
+                    st.close();
+                } catch (Throwable e) {
+                    err.set(e);
+                }
+            }, "model-close");
+            t.setDaemon(true);
+            t.start();
+            t.join(seconds * 1000L);
+            if (t.isAlive()) {
+                return "store.close() did not return within " + seconds + " s\n" + threadDump();
+            }
+            return err.get() == null ? null : "store.close() failed: " + err.get();
+        }
+
+        String summary() {
+            return "RandomizedModelTest seed=" + seed + " steps=" + (step - 1) + " config=" + config + " ops=" + counts
+                    + " reopens=" + reopens + " itemsPut=" + nextId + " bytesPut=" + bytesPut + " maxLiveItems="
+                    + maxLiveItems + " maxSegmentFiles=" + maxSegmentFiles + " segmentWaits=" + segmentWaits
+                    + " maxBytesPutWhileAReadWasHeld=" + maxHeldAcross;
+        }
+
+        /**
+         * After a failure: what the queue actually holds, in delivery order, as model item ids
+         * (in a helper thread, given 10 s, in case the queue is stuck).
+         */
+        private String drainForReport() {
+            AtomicReference<String> result = new AtomicReference<>("(drain did not finish in 10 s)");
+            Thread t = new Thread(() -> result.set(drainNow()), "model-drain");
+            t.setDaemon(true);
+            t.start();
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return result.get();
+        }
+
+        private String drainNow() {
+            List<String> out = new ArrayList<>();
+            try {
+                for (int i = 0; i < 100_000; i++) {
+                    byte[] b = q.poll();
+                    if (b == null) {
+                        break;
+                    }
+                    String id = identify(b);
+                    out.add(id.substring(id.indexOf('['), id.indexOf(']') + 1));
+                }
+            } catch (RuntimeException e) {
+                out.add("<" + e + ">");
+            }
+            List<Long> expected = new ArrayList<>(returned.keySet());
+            fresh.forEach(it -> expected.add(it.id));
+            return out.size() + " items " + out + "; the model expects " + expected;
+        }
+
+        String report(Throwable t, boolean drain) {
+            StringBuilder sb = new StringBuilder();
+            sb.append("RandomizedModelTest failed: seed=").append(seed).append(" at step ").append(step)
+                    .append(" (replay: -D").append(SEED_PROPERTY).append('=').append(seed).append(")\n")
+                    .append("config=").append(config).append(" maxItemSize=").append(maxItem).append('\n')
+                    .append("failure: ").append(t).append('\n')
+                    .append("model: never delivered=").append(fresh.size()).append(" first=").append(fresh.peekFirst())
+                    .append(" returned=").append(returned.values().stream().limit(20).map(Item::toString).toList())
+                    .append(" held=").append(held.stream().limit(20).map(h -> h.item.toString()).toList()).append('\n')
+                    .append("queue content at failure (drained with poll): ")
+                    .append(drain ? drainForReport() : "(not drained: the run is stuck)").append('\n')
+                    .append("last ").append(log.size()).append(" steps:\n");
+            try {
+                for (String s : new ArrayList<>(log)) {
+                    sb.append("  ").append(s).append('\n');
+                }
+            } catch (RuntimeException e) {
+                sb.append("  (log unavailable: ").append(e).append(")\n");
+            }
+            return sb.toString();
+        }
+    }
+}
