@@ -901,6 +901,11 @@ public final class JournalQueue implements DurableQueue {
         }
     }
 
+    /** Items ever added (kept across restarts), without building a whole {@link #stats()}. */
+    public long totalItems() {
+        return counts.totalItems.sum();
+    }
+
     /** Items skipped because their checksum failed while this queue was open. */
     public long damagedItems() {
         return counts.damaged.sum();

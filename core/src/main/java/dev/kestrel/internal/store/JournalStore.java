@@ -241,7 +241,7 @@ public final class JournalStore implements QueueStore, QueueContext {
         for (JournalQueue q : queues.values()) {
             items += q.size();
             bytes += q.bytes();
-            total += q.stats().totalItems();
+            total += q.totalItems();
         }
         return new StoreStats(items, total, bytes, queueCreates.sum(), queueDeletes.sum(), queueExpires.sum());
     }
