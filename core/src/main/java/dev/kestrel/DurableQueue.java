@@ -62,7 +62,9 @@ public interface DurableQueue {
      * @param item the bytes to store; the array may be reused once this returns
      * @return {@code true} when the item was stored; {@code false} only when the queue's rules
      *     refused it (nothing was stored)
-     * @throws IllegalArgumentException if the item is larger than {@link #maxItemSize()}
+     * @throws IllegalArgumentException if the item is larger than the largest segment can hold
+     *     ({@link QueueConfig#segmentSize()} less {@value QueueConfig#ITEM_OVERHEAD} bytes); an item
+     *     over {@link QueueConfig#maxItemSize()} but within that is refused with {@code false}
      * @throws QueueIOException if the journal could not be written (for example, the disk is full);
      *     nothing was stored and the queue stays usable
      */

@@ -291,7 +291,8 @@ public final class QueueConfig {
 
     /**
      * How long a reliable read may stay open: a read not confirmed in time is returned to the head
-     * of the queue by a timer, and its late {@code confirm} returns {@code false}.
+     * of the queue by a timer (checked every 50 ms, measured with the JVM's monotonic clock, not the
+     * store's wall clock), and its late {@code confirm} returns {@code false}.
      *
      * @return the timeout, or {@code null} for none
      */

@@ -46,7 +46,9 @@ public interface QueueStats {
     long expiredItems();
 
     /**
-     * Items within the {@code maxMemorySize} window at the head (Kestrel {@code mem_items}); no item is ever held on the heap here, see {@link QueueConfig#maxMemorySize()}.
+     * Items within the {@code maxMemorySize} window at the head (Kestrel {@code mem_items}): counted
+     * over the first 100,000 records, estimated from their average size beyond. No item is ever
+     * held on the heap here, see {@link QueueConfig#maxMemorySize()}.
      *
      * @return the value
      */
@@ -60,7 +62,9 @@ public interface QueueStats {
     long memBytes();
 
     /**
-     * Milliseconds the most recently taken item had waited since its put; 0 when the queue is empty (Kestrel {@code age}).
+     * Milliseconds the next item to be delivered has waited since its put, by the store's clock; 0 when
+     * the queue is empty (Kestrel {@code age} reported the wait of the last item taken instead, which
+     * stayed flat while a queue was stuck).
      *
      * @return the value
      */

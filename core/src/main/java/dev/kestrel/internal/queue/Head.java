@@ -202,17 +202,67 @@ final class Head {
         return Positions.sequence(h) < cur.sequence() || cur.claimedOffset() > Positions.offset(h);
     }
 
-    /** When the next live record at the head was put, or -1 if none is found there. */
-    long nextAddedAt() {
-        long h = claim(Integer.MAX_VALUE, PEEK, false);
-        if (h == EMPTY) {
-            return -1;
-        }
+    /**
+     * Reads forward from the head without taking or expiring anything: the live items whose bytes
+     * fit in {@code maxBytes} from the head, and when the first of them was put. At most
+     * {@code maxRecords} records are read; past that the rest of the window is estimated from the
+     * average item size so far. Runs for statistics only.
+     *
+     * @return {items, bytes, addedAt of the first live item or -1}
+     */
+    long[] window(long maxBytes, int maxRecords) {
+        long items = 0;
+        long bytes = 0;
+        long firstAdded = -1;
+        int records = 0;
+        long h = position();
         Segment s = table.get(Positions.sequence(h));
+        if (s == null || !s.enter()) {
+            return new long[] {0, 0, -1};
+        }
+        int o = Positions.offset(h);
         try {
-            return RecordDescriptor.addedAtAt(s.buffer(), Positions.offset(h));
+            while (records < maxRecords) {
+                ByteBuffer buf = s.buffer();
+                int len = o + 8 <= s.capacity() ? RecordDescriptor.lengthAcquire(buf, o) : 0;
+                int tw = len > 0 ? RecordDescriptor.typeWordAt(buf, o) : 0;
+                if (o + 8 > s.capacity() || (len > 0 && RecordDescriptor.type(tw) == RecordDescriptor.TYPE_PADDING)) {
+                    Segment next = s.next();
+                    if (next == null || !next.enter()) {
+                        break;
+                    }
+                    s.exit();
+                    s = next;
+                    o = SegmentDescriptor.HEADER_LENGTH;
+                    continue;
+                }
+                if (len <= 0 || !RecordDescriptor.hasMarker(tw) || ((long) len + 7 & ~7L) > s.capacity() - o) {
+                    break;
+                }
+                records++;
+                if (RecordDescriptor.type(tw) == RecordDescriptor.TYPE_DATA
+                        && (RecordDescriptor.flags(tw) & RecordDescriptor.FLAG_COPY) == 0
+                        && RecordDescriptor.stateAt(buf, o) == RecordDescriptor.STATE_LIVE) {
+                    int payload = len - HEADER_LENGTH;
+                    if (bytes + payload > maxBytes) {
+                        return new long[] {items, bytes, firstAdded};
+                    }
+                    if (firstAdded < 0) {
+                        firstAdded = RecordDescriptor.addedAtAt(buf, o);
+                    }
+                    items++;
+                    bytes += payload;
+                }
+                o += RecordDescriptor.aligned(len);
+            }
         } finally {
             s.exit();
         }
+        if (records >= maxRecords && items > 0 && bytes < maxBytes) {
+            long average = Math.max(1, bytes / items);
+            items += (maxBytes - bytes) / average;
+            bytes = maxBytes;
+        }
+        return new long[] {items, bytes, firstAdded};
     }
 }

@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class JournalQueue implements DurableQueue {
     private static final Logger LOG = LoggerFactory.getLogger(JournalQueue.class);
+    /** Records {@link #stats()} reads at most to count the memory window; the rest is estimated. */
+    private static final int STATS_RECORD_LIMIT = 100_000;
 
     private final String name;
     private final Path dir;
@@ -287,7 +289,15 @@ public final class JournalQueue implements DurableQueue {
 
     /** Reserves room under the limits, discarding the oldest items if the queue is so configured. */
     private boolean reserve(int len) {
+        boolean swept = false;
         while (!counts.limits.tryReserve(len)) {
+            if (!swept && expiry.possible()) {
+                // Expired items do not count against the limits: remove them before refusing.
+                swept = true;
+                if (expireAtHead() > 0) {
+                    continue;
+                }
+            }
             if (!config.discardOldWhenFull() || counts.limits.neverFits(len)) {
                 return false;
             }
@@ -680,15 +690,21 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public long flushExpired() {
         checkOpen();
+        long n = expireAtHead();
+        if (n > 0) {
+            awaitDurable();
+        }
+        return n;
+    }
+
+    /** Expires the expired returned items and the expired items at the head; returns how many. */
+    private long expireAtHead() {
         if (!expiry.possible()) {
             return 0;
         }
         long n = outstanding.sweepReturned();
         while (head.claim(Integer.MAX_VALUE, Head.SWEEP, false) == Head.SWEPT) {
             n++;
-        }
-        if (n > 0) {
-            awaitDurable();
         }
         return n;
     }
@@ -853,9 +869,14 @@ public final class JournalQueue implements DurableQueue {
         v.bytes = counts.bytes();
         v.totalItems = counts.totalItems.sum();
         v.expiredItems = counts.expired.sum();
-        v.memBytes = Math.min(v.bytes, config.maxMemorySize());
-        v.memItems = v.bytes == 0 ? v.items : v.memBytes == v.bytes ? v.items : (long) ((double) v.items * v.memBytes / v.bytes);
-        v.age = ageMillis(v.items);
+        long[] window = head.window(config.maxMemorySize(), STATS_RECORD_LIMIT);
+        long added = outstanding.firstAddedAt();
+        if (added < 0) {
+            added = window[2];
+        }
+        v.memItems = Math.min(v.items, window[0]);
+        v.memBytes = Math.min(v.bytes, window[1]);
+        v.age = v.items == 0 || added < 0 ? 0 : Math.max(0, ctx.clock().millis() - added);
         v.discarded = counts.discarded.sum();
         v.refused = counts.refused.sum();
         v.waiters = waiters.count();
@@ -883,22 +904,6 @@ public final class JournalQueue implements DurableQueue {
         v.recoveryCorruptRecords = recovery.damagedRecords();
         v.corruptRecords = counts.damaged.sum();
         return v;
-    }
-
-    /** How long the next item to be delivered has waited; 0 when the queue is empty. */
-    private long ageMillis(long items) {
-        if (items == 0 || closed) {
-            return 0;
-        }
-        try {
-            long added = outstanding.firstAddedAt();
-            if (added < 0) {
-                added = head.nextAddedAt();
-            }
-            return added < 0 ? 0 : Math.max(0, ctx.clock().millis() - added);
-        } catch (IllegalStateException e) {
-            return 0;
-        }
     }
 
     /** Items ever added (kept across restarts), without building a whole {@link #stats()}. */

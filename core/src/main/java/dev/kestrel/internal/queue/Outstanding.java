@@ -155,30 +155,9 @@ final class Outstanding {
     int sweepReturned() {
         int n = 0;
         for (Lease r : returned.values()) {
-            Segment s = table.get(Positions.sequence(r.location));
-            if (s == null || !s.enter()) {
-                continue;
-            }
-            boolean expired;
-            try {
-                expired = expiry.expired(s.buffer(), Positions.offset(r.location));
-            } finally {
-                s.exit();
-            }
-            if (expired && r.transition(Lease.RETURNED, Lease.DONE)) {
-                returned.remove(r.origin, r);
-                Segment t = enterPinned(r.location);
-                try {
-                    expiry.expire(t, Positions.offset(r.location));
-                } finally {
-                    t.exit();
-                }
-                leases.remove(r);
+            if (r.state() == Lease.RETURNED && expireIfDue(r) == EXPIRED) {
                 n++;
             }
-        }
-        if (n > 0) {
-            queue.requestRetention();
         }
         return n;
     }
@@ -229,14 +208,18 @@ final class Outstanding {
 
     // ---- peeking ------------------------------------------------------------------------------
 
-    /** A copy of the first returned item, or {@code null} if none. */
+    /** A copy of the first returned item that has not expired, or {@code null} if none. */
     byte[] peekReturned() {
         for (;;) {
             Map.Entry<Long, Lease> e = returned.firstEntry();
             if (e == null) {
                 return null;
             }
-            long loc = e.getValue().location;
+            Lease r = e.getValue();
+            if (expireIfDue(r) != NOT_DUE) {
+                continue;
+            }
+            long loc = r.location;
             Segment s = table.get(Positions.sequence(loc));
             if (s != null && s.enter()) {
                 try {
@@ -251,7 +234,7 @@ final class Outstanding {
         }
     }
 
-    /** Copies the first returned item into {@code dst}; -1 if none. */
+    /** Copies the first returned item that has not expired into {@code dst}; -1 if none. */
     int peekReturnedInto(ByteBuffer dst) {
         for (;;) {
             Map.Entry<Long, Lease> e = returned.firstEntry();
@@ -259,6 +242,9 @@ final class Outstanding {
                 return -1;
             }
             Lease r = e.getValue();
+            if (expireIfDue(r) != NOT_DUE) {
+                continue;
+            }
             reader.checkFits(r.length, dst);
             Segment s = table.get(Positions.sequence(r.location));
             if (s != null && s.enter()) {
@@ -272,6 +258,48 @@ final class Outstanding {
                 }
             }
         }
+    }
+
+    private static final int NOT_DUE = 0;
+    private static final int EXPIRED = 1;
+    private static final int GONE = 2;
+
+    /**
+     * Expires a returned item if it is due (taking it from the returned set).
+     *
+     * @return {@link #NOT_DUE}; {@link #EXPIRED} if this call expired it; {@link #GONE} if someone
+     *     else took it meanwhile (look at the first returned item again)
+     */
+    private int expireIfDue(Lease r) {
+        if (!expiry.possible()) {
+            return NOT_DUE;
+        }
+        Segment s = table.get(Positions.sequence(r.location));
+        if (s == null || !s.enter()) {
+            return GONE;
+        }
+        boolean due;
+        try {
+            due = expiry.expired(s.buffer(), Positions.offset(r.location));
+        } finally {
+            s.exit();
+        }
+        if (!due) {
+            return NOT_DUE;
+        }
+        if (r.transition(Lease.RETURNED, Lease.DONE)) {
+            returned.remove(r.origin, r);
+            Segment t = enterPinned(r.location);
+            try {
+                expiry.expire(t, Positions.offset(r.location));
+            } finally {
+                t.exit();
+            }
+            leases.remove(r);
+            queue.requestRetention();
+            return EXPIRED;
+        }
+        return GONE;
     }
 
     /** When the first returned item was put, or -1. */

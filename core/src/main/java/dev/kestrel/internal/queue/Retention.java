@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * retired ({@link Segment#tryRetire()} succeeds only with no reader inside), removed from the
  * table, and kept as the spare for the next segment or deleted.
  *
- * <p><b>Compaction.</b> A lease whose bytes sit two or more segments behind the head pins an
- * otherwise dead segment; its record is copied forward as a COPY record that keeps the original
+ * <p><b>Compaction.</b> A lease whose bytes sit two or more segments behind the head (or one,
+ * once the journal exceeds {@code maxJournalSize}) pins an otherwise dead segment; its record is
+ * copied forward as a COPY record that keeps the original
  * position, so its place in delivery order survives a restart. The lease is MOVING meanwhile
  * (confirm and abort wait). Where the sync policy promises durability, the copy is forced before
  * the original is marked consumed, so that no crash leaves the item in neither place (a crash in
@@ -129,9 +130,15 @@ final class Retention {
 
     private void compact() throws IOException {
         long headSeq = Positions.sequence(queue.headPosition());
+        // Reads two segments behind always move; past maxJournalSize, so do those one behind.
+        long journal = 0;
+        for (Segment s : queue.table.all()) {
+            journal += s.capacity();
+        }
+        long limit = journal > queue.config().maxJournalSize() ? headSeq : headSeq - 1;
         java.util.List<Lease> behind = new java.util.ArrayList<>();
         queue.forEachOutstanding(l -> {
-            if (Positions.sequence(l.location) < headSeq - 1) {
+            if (Positions.sequence(l.location) < limit) {
                 behind.add(l);
             }
         });
