@@ -233,7 +233,7 @@ public final class JournalQueue implements DurableQueue {
             }
             List<CompletableFuture<Boolean>> copies = new ArrayList<>(kids.length);
             for (JournalQueue c : kids) {
-                copies.add(c.putAsync(item, expiry));
+                copies.add(c.fanoutCopyAsync(item, expiresAt));
             }
             CompletableFuture<Boolean> mine = config.fanoutOnly() ? CompletableFuture.completedFuture(Boolean.TRUE)
                     : completeDurably(new CompletableFuture<>(), putHere(item, 0, null, item.length, expiresAt));
@@ -250,7 +250,7 @@ public final class JournalQueue implements DurableQueue {
     private boolean putAndWait(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
         for (JournalQueue c : fanout.children()) {
             // Children first: once the master acknowledges, every child has its copy.
-            c.putAndWait(array, off, buffer, len, expiresAt);
+            c.fanoutCopy(array, off, buffer, len, expiresAt);
         }
         if (config.fanoutOnly()) {
             checkOpen();
@@ -261,6 +261,42 @@ public final class JournalQueue implements DurableQueue {
             awaitDurable();
         }
         return ok;
+    }
+
+    /**
+     * A master's copy of a put: this child's rules apply, but nothing it does fails the master's put.
+     * An item too large for this child's segments is refused and counted like any refusal; a child
+     * deleted (closed) meanwhile simply no longer gets copies.
+     */
+    private void fanoutCopy(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
+        if (closed) {
+            return;
+        }
+        if (len > maxItemSize) {
+            counts.refused.increment();
+            return;
+        }
+        ByteBuffer view = buffer == null ? null : buffer.duplicate();
+        try {
+            putAndWait(array, off, view, len, expiresAt);
+        } catch (QueueClosedException e) {
+            // deleted while the master was putting
+        }
+    }
+
+    private CompletableFuture<Boolean> fanoutCopyAsync(byte[] item, long expiresAt) {
+        if (closed) {
+            return CompletableFuture.completedFuture(Boolean.FALSE);
+        }
+        if (item.length > maxItemSize) {
+            counts.refused.increment();
+            return CompletableFuture.completedFuture(Boolean.FALSE);
+        }
+        try {
+            return completeDurably(new CompletableFuture<>(), putHere(item, 0, null, item.length, expiresAt));
+        } catch (QueueClosedException e) {
+            return CompletableFuture.completedFuture(Boolean.FALSE);
+        }
     }
 
     /** Applies the queue's rules and appends; durability is the caller's. */

@@ -168,7 +168,10 @@ public final class JournalStore implements QueueStore, QueueContext {
     @Override
     public QueueConfig configOf(String name) {
         QueueNames.check(name);
-        QueueConfig base = QueueNames.isFanoutChild(name) ? configOf(QueueNames.masterOf(name)) : settings.defaults;
+        // A child starts from its master's settings, except that it stores what it is given.
+        QueueConfig base = QueueNames.isFanoutChild(name)
+                ? configOf(QueueNames.masterOf(name)).toBuilder().fanoutOnly(false).build()
+                : settings.defaults;
         QueueConfig own = settings.queues.get(name);
         return own == null ? base : own.over(base);
     }
