@@ -139,7 +139,8 @@ final class Appender {
     private void roll(Segment full, int total) {
         for (int spins = 0; current == full; spins++) {
             if (closed) {
-                throw new QueueClosedException("queue=" + queue.name() + ": store closed");
+                queue.checkOpen();
+                throw new QueueClosedException("queue=" + queue.name() + ": closed");
             }
             if (rolling.compareAndSet(0, 1)) {
                 try {

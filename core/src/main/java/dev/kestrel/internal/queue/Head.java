@@ -29,6 +29,8 @@ final class Head {
     static final long EMPTY = -1;
     /** Returned by {@link #SWEEP}: one expired item was removed. */
     static final long SWEPT = -2;
+    /** The next live record comes after the given bound: deliver the returned item first. */
+    static final long DEFER = -3;
 
     /** Take the next live item, expiring expired ones on the way. */
     static final int TAKE = 0;
@@ -80,6 +82,16 @@ final class Head {
      * @throws IllegalArgumentException if the head item is larger than {@code maxLen}
      */
     long claim(int maxLen, int mode, boolean strict) {
+        return claim(maxLen, mode, strict, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #claim(int, int, boolean)}, but returns {@link #DEFER} (taking nothing) when the
+     * next live record's position is after {@code before}: the origin of the first returned item,
+     * which is delivered first. (Returned items normally sit before the head; after a restart
+     * that found only some of them copied forward by compaction, the head may hold older ones.)
+     */
+    long claim(int maxLen, int mode, boolean strict, long before) {
         for (int spins = 0; ; ) {
             long h = position();
             Segment s = table.get(Positions.sequence(h));
@@ -155,6 +167,9 @@ final class Head {
                 }
                 if (mode == SWEEP) {
                     return EMPTY;
+                }
+                if (h > before) {
+                    return DEFER;
                 }
                 int payload = len - HEADER_LENGTH;
                 if (payload > maxLen) {

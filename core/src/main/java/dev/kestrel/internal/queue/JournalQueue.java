@@ -226,6 +226,7 @@ public final class JournalQueue implements DurableQueue {
     public CompletableFuture<Boolean> putAsync(byte[] item, Instant expiry) {
         Objects.requireNonNull(item, "item");
         long expiresAt = expiryMillis(expiry);
+        checkFits(item.length);
         try {
             JournalQueue[] kids = fanout.children();
             if (kids.length == 0 && !config.fanoutOnly()) {
@@ -248,6 +249,7 @@ public final class JournalQueue implements DurableQueue {
     }
 
     private boolean putAndWait(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
+        checkFits(len); // a put that fails with an exception stores nothing anywhere, children included
         for (JournalQueue c : fanout.children()) {
             // Children first: once the master acknowledges, every child has its copy.
             c.fanoutCopy(array, off, buffer, len, expiresAt);
@@ -302,10 +304,7 @@ public final class JournalQueue implements DurableQueue {
     /** Applies the queue's rules and appends; durability is the caller's. */
     private boolean putHere(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
         checkOpen();
-        if (len > maxItemSize) {
-            throw new IllegalArgumentException("queue=" + name + " item=" + len + " bytes: larger than the largest item "
-                    + maxItemSize + " bytes (segmentSize=" + config.segmentSize() + ")");
-        }
+        checkFits(len);
         if (len > config.maxItemSize() || !reserve(len)) {
             counts.refused.increment();
             return false;
@@ -321,6 +320,13 @@ public final class JournalQueue implements DurableQueue {
             expiry.itemMayExpire();
         }
         return true;
+    }
+
+    private void checkFits(int len) {
+        if (len > maxItemSize) {
+            throw new IllegalArgumentException("queue=" + name + " item=" + len + " bytes: larger than the largest item "
+                    + maxItemSize + " bytes (segmentSize=" + config.segmentSize() + ")");
+        }
     }
 
     /** Reserves room under the limits, discarding the oldest items if the queue is so configured. */
@@ -391,14 +397,16 @@ public final class JournalQueue implements DurableQueue {
     public int poll(ByteBuffer dst) {
         for (;;) {
             checkOpen();
-            if (outstanding.hasReturned()) {
+            long before = outstanding.firstOrigin();
+            long h = head.claim(dst.remaining(), Head.TAKE, false, before);
+            if (h == Head.DEFER || (h == Head.EMPTY && before != Long.MAX_VALUE)) {
                 int n = outstanding.pollReturnedInto(dst);
                 if (n >= 0) {
                     awaitDurable();
                     return n;
                 }
+                continue;
             }
-            long h = head.claim(dst.remaining(), Head.TAKE, false);
             if (h == Head.EMPTY) {
                 return -1;
             }
@@ -435,13 +443,15 @@ public final class JournalQueue implements DurableQueue {
     private byte[] pollItem(boolean strict) {
         for (;;) {
             checkOpen();
-            if (outstanding.hasReturned()) {
+            long before = outstanding.firstOrigin();
+            long h = head.claim(Integer.MAX_VALUE, Head.TAKE, strict, before);
+            if (h == Head.DEFER || (h == Head.EMPTY && before != Long.MAX_VALUE)) {
                 byte[] r = outstanding.pollReturned();
                 if (r != null) {
                     return r;
                 }
+                continue;
             }
-            long h = head.claim(Integer.MAX_VALUE, Head.TAKE, strict);
             if (h == Head.EMPTY) {
                 return null;
             }
@@ -525,13 +535,15 @@ public final class JournalQueue implements DurableQueue {
     public byte[] peek() {
         for (;;) {
             checkOpen();
-            if (outstanding.hasReturned()) {
+            long before = outstanding.firstOrigin();
+            long h = head.claim(Integer.MAX_VALUE, Head.PEEK, false, before);
+            if (h == Head.DEFER || (h == Head.EMPTY && before != Long.MAX_VALUE)) {
                 byte[] b = outstanding.peekReturned();
                 if (b != null) {
                     return b;
                 }
+                continue;
             }
-            long h = head.claim(Integer.MAX_VALUE, Head.PEEK, false);
             if (h == Head.EMPTY) {
                 return null;
             }
@@ -551,13 +563,15 @@ public final class JournalQueue implements DurableQueue {
     public int peek(ByteBuffer dst) {
         for (;;) {
             checkOpen();
-            if (outstanding.hasReturned()) {
+            long before = outstanding.firstOrigin();
+            long h = head.claim(dst.remaining(), Head.PEEK, false, before);
+            if (h == Head.DEFER || (h == Head.EMPTY && before != Long.MAX_VALUE)) {
                 int n = outstanding.peekReturnedInto(dst);
                 if (n >= 0) {
                     return n;
                 }
+                continue;
             }
-            long h = head.claim(dst.remaining(), Head.PEEK, false);
             if (h == Head.EMPTY) {
                 return -1;
             }
@@ -606,13 +620,15 @@ public final class JournalQueue implements DurableQueue {
     private Lease openItem(ByteBuffer dst, boolean strict) {
         for (;;) {
             checkOpen();
-            if (outstanding.hasReturned()) {
+            long before = outstanding.firstOrigin();
+            long h = head.claim(dst == null ? Integer.MAX_VALUE : dst.remaining(), Head.TAKE, strict, before);
+            if (h == Head.DEFER || (h == Head.EMPTY && before != Long.MAX_VALUE)) {
                 Lease l = outstanding.reopenReturned(dst);
                 if (l != null) {
                     return stamped(l);
                 }
+                continue;
             }
-            long h = head.claim(dst == null ? Integer.MAX_VALUE : dst.remaining(), Head.TAKE, strict);
             if (h == Head.EMPTY) {
                 return null;
             }

@@ -37,6 +37,15 @@ final class Outstanding {
         return !returned.isEmpty();
     }
 
+    /** The origin of the first returned item, or {@code Long.MAX_VALUE} if none. */
+    long firstOrigin() {
+        if (returned.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        Map.Entry<Long, Lease> e = returned.firstEntry();
+        return e == null ? Long.MAX_VALUE : e.getKey();
+    }
+
     /** Registers an item found as a compaction copy at recovery: delivered again first. */
     void recovered(long origin, long location, int length) {
         Lease r = new Lease(queue, origin, location, length, null, Lease.RETURNED);
@@ -175,6 +184,9 @@ final class Outstanding {
                 return null;
             }
             Lease r = e.getValue();
+            if (expireIfDue(r) != NOT_DUE) {
+                continue;
+            }
             if (r.length > maxLen) {
                 throw new IllegalArgumentException("queue=" + queue.name() + ": head item of " + r.length
                         + " bytes does not fit in the " + maxLen + " bytes remaining in the buffer");
