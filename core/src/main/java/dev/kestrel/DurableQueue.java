@@ -2,6 +2,9 @@ package dev.kestrel;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -99,6 +102,77 @@ public interface DurableQueue {
      * @return see {@link #put(byte[])}
      */
     boolean put(ByteBuffer item);
+
+    /**
+     * Appends an item, waiting up to the given time for room when the queue is at its
+     * {@link QueueConfig#maxItems()} or {@link QueueConfig#maxSize()} limit. Room is made by any
+     * removal: a poll, a confirm, a flush, an expiry. With {@code discardOldWhenFull} it never waits.
+     *
+     * @param item the bytes to store; the array may be reused once this returns
+     * @param timeout how long to wait for room
+     * @param unit the unit of {@code timeout}
+     * @return {@code true} when the item was stored; {@code false} when no room was made in time,
+     *     or at once when the item is over {@link QueueConfig#maxItemSize()} or can never fit under
+     *     {@code maxSize}
+     * @throws InterruptedException if interrupted while waiting (nothing was stored)
+     * @throws IllegalArgumentException as for {@link #put(byte[])}
+     */
+    boolean put(byte[] item, long timeout, TimeUnit unit) throws InterruptedException;
+
+    /**
+     * Appends the items in iteration order and waits once for all of them to be as durable as the
+     * sync policy promises: under {@link SyncPolicy#always()} a batch costs one group commit, not
+     * one per item. Items are stored in order until the queue's rules refuse one; that one and
+     * the rest are not stored.
+     *
+     * @param items the items; none may be {@code null}
+     * @return how many items, from the first, were stored
+     * @throws IllegalArgumentException if an item is larger than the largest segment can hold;
+     *     the items before it were stored
+     * @throws QueueIOException if the journal could not be written; the items before the failing
+     *     one were stored
+     */
+    int putAll(Collection<byte[]> items);
+
+    /**
+     * Removes up to {@code maxItems} items from the head, in order, and adds them to {@code sink},
+     * waiting once for all the removals to be durable (one group commit under
+     * {@link SyncPolicy#always()}). The items are added to {@code sink} before the durability
+     * wait; if that wait fails they were removed in memory but may be delivered again after a
+     * crash.
+     *
+     * @param sink where the items go
+     * @param maxItems the most items to take
+     * @return the number of items taken
+     */
+    int drainTo(Collection<? super byte[]> sink, int maxItems);
+
+    /**
+     * A weakly consistent iterator over the stored items in delivery order (items returned by
+     * aborted reads first, then the rest from the head), not including items open in reliable
+     * reads. It never throws {@link java.util.ConcurrentModificationException}; it reflects the
+     * queue at some point at or after its creation and may or may not show later changes. Each
+     * {@code next()} copies an item out of the journal. Its {@code remove()} removes that item
+     * (durably, as a poll would) if it is still stored; if it was taken meanwhile nothing happens.
+     *
+     * @return the iterator
+     */
+    Iterator<byte[]> iterator();
+
+    /**
+     * A {@link BlockingQueue} view of this queue that stores elements encoded by {@code codec}.
+     * The view honours the whole {@code BlockingQueue} contract: {@code put} and the timed
+     * {@code offer} wait for room when {@link QueueConfig#maxItems()} or
+     * {@link QueueConfig#maxSize()} is reached, {@code remainingCapacity} is
+     * {@code Integer.MAX_VALUE} unless {@code maxItems} is set, {@code null} elements are rejected,
+     * and I/O failures surface as {@link QueueIOException}. Every call is as durable as the
+     * corresponding call on this queue. Elements are compared with {@link Codec#matches}.
+     *
+     * @param codec converts between elements and stored bytes
+     * @param <T> the element type
+     * @return the view; views are cheap and any number may exist
+     */
+    <T> BlockingQueue<T> asBlockingQueue(Codec<T> codec);
 
     /**
      * Appends an item without blocking the caller for a force. The future completes with the

@@ -25,6 +25,15 @@ public interface ReliableRead extends AutoCloseable {
     byte[] data();
 
     /**
+     * The item's identity within its queue: the same number every time the same item is
+     * delivered (after an abort, an open timeout or a restart), and different for every other
+     * item stored in the queue at the same time. Useful to count delivery attempts.
+     *
+     * @return the item's identity
+     */
+    long id();
+
+    /**
      * The item's length in bytes.
      *
      * @return the length

@@ -65,38 +65,6 @@ class FanoutTest {
     }
 
     /** A clock the test moves by hand. */
-    static final class ManualClock extends Clock {
-        final AtomicLong millis;
-
-        ManualClock(long startMillis) {
-            this.millis = new AtomicLong(startMillis);
-        }
-
-        void advance(Duration d) {
-            millis.addAndGet(d.toMillis());
-        }
-
-        @Override
-        public long millis() {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-    }
-
     // ---- naming and creation ---------------------------------------------------------------------
 
     @Test

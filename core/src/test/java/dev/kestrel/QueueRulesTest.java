@@ -46,38 +46,6 @@ class QueueRulesTest {
     Path dir;
 
     /** A wall clock that moves only when a test moves it. */
-    static final class ManualClock extends Clock {
-        private final AtomicLong millis;
-
-        ManualClock(Instant start) {
-            this.millis = new AtomicLong(start.toEpochMilli());
-        }
-
-        void advance(Duration d) {
-            millis.addAndGet(d.toMillis());
-        }
-
-        @Override
-        public long millis() {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-    }
-
     static byte[] b(String s) {
         return s.getBytes(UTF_8);
     }

@@ -7,7 +7,6 @@ import static dev.kestrel.QueueRulesTest.fast;
 import static dev.kestrel.QueueRulesTest.s;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kestrel.QueueRulesTest.ManualClock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -382,7 +382,9 @@ class RandomizedModelTest {
         REOPEN, SAME_QUEUE,
         // queue rules
         PUT_EXPIRING, PUT_ASYNC_EXPIRING, ADVANCE_CLOCK, FLUSH_EXPIRED, FLUSH,
-        CHILD_CREATE, CHILD_DELETE, CHILD_POLL, CHILD_PEEK, CHILD_OPEN
+        CHILD_CREATE, CHILD_DELETE, CHILD_POLL, CHILD_PEEK, CHILD_OPEN,
+        // batches and iteration
+        PUT_ALL, DRAIN_TO, ITERATE, ITER_REMOVE
     }
 
     enum Phase { FILL, BALANCED, DRAIN }
@@ -551,6 +553,22 @@ class RandomizedModelTest {
             return null;
         }
 
+        /** What an iterator shows: the items not expired, returned ones first. */
+        List<Item> visible(long now) {
+            List<Item> out = new ArrayList<>();
+            for (Item it : returned.values()) {
+                if (!it.expiredAt(now)) {
+                    out.add(it);
+                }
+            }
+            for (Item it : fresh) {
+                if (!it.expiredAt(now)) {
+                    out.add(it);
+                }
+            }
+            return out;
+        }
+
         /** Removes an item a read took (the expired ones before it go with the next {@link #sweep}). */
         void remove(Item it) {
             recovered.remove(it.id);
@@ -596,10 +614,15 @@ class RandomizedModelTest {
          * A put of {@code it} under the rules: {@code false} if refused; with discardOldWhenFull the
          * oldest stored items (returned ones first, expired or not) make room.
          */
-        boolean offer(Item it, Rules rules) {
+        boolean offer(Item it, Rules rules, long now) {
             if (rules.limits != Rules.NO_LIMITS) {
                 long items = count();
                 long bytes = bytes();
+                if ((items + 1 > rules.maxItems || bytes + it.size > rules.maxSize) && sweep(now) > 0) {
+                    // A full queue expires what has expired at its head before refusing or discarding.
+                    items = count();
+                    bytes = bytes();
+                }
                 while (items + 1 > rules.maxItems || bytes + it.size > rules.maxSize) {
                     if (rules.limits != Rules.DISCARD_OLD || it.size > rules.maxSize || items == 0) {
                         refusedSinceOpen++;
@@ -629,38 +652,6 @@ class RandomizedModelTest {
     }
 
     /** A clock the run moves forward by hand. */
-    static final class ManualClock extends Clock {
-        private final AtomicLong millis;
-
-        ManualClock(long start) {
-            millis = new AtomicLong(start);
-        }
-
-        void advance(long ms) {
-            millis.addAndGet(ms);
-        }
-
-        @Override
-        public long millis() {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-    }
-
     // ---- one run ------------------------------------------------------------------------------
 
     static final class ModelRun {
@@ -823,6 +814,10 @@ class RandomizedModelTest {
             w.put(Op.REOPEN, 1);
             w.put(Op.SAME_QUEUE, 1);
             w.put(Op.FLUSH, rnd.nextInt(3) == 0 ? 1 : 0);
+            w.put(Op.PUT_ALL, puts / 10 + 1);
+            w.put(Op.DRAIN_TO, takes / 10 + 1);
+            w.put(Op.ITERATE, 2);
+            w.put(Op.ITER_REMOVE, 3);
             if (rules.expiry) {
                 w.put(Op.PUT_EXPIRING, puts * 2 / 10);
                 w.put(Op.PUT_ASYNC_EXPIRING, puts / 10);
@@ -915,9 +910,9 @@ class RandomizedModelTest {
          */
         private void put(String what, Item it, Supplier<Boolean> call) {
             if (kid != null) {
-                kid.offer(it, rules);
+                kid.offer(it, rules, now());
             }
-            boolean expected = master.offer(it, rules);
+            boolean expected = master.offer(it, rules, now());
             note(what + " " + it + (expected ? "" : ", expecting a refusal: the queue is full"));
             boolean got = call.get();
             assertThat(got).as(what + " of " + it + " (model: " + master + ")").isEqualTo(expected);
@@ -977,6 +972,82 @@ class RandomizedModelTest {
                     String what = (op == Op.PUT_EXPIRING ? "put" : "putAsync") + "(item, expiry "
                             + (expiry == null ? "null" : (expiry.toEpochMilli() - now()) + " ms from now") + ")";
                     put(what, it, () -> op == Op.PUT_EXPIRING ? q.put(it.bytes(), expiry) : await(q.putAsync(it.bytes(), expiry)));
+                    break;
+                }
+                case PUT_ALL: {
+                    List<Item> batch = new ArrayList<>();
+                    for (int i = 1 + rnd.nextInt(5); i > 0; i--) {
+                        batch.add(newItem());
+                    }
+                    int expected = 0;
+                    for (Item it : batch) {
+                        if (kid != null) {
+                            kid.offer(it, rules, now());
+                        }
+                        if (!master.offer(it, rules, now())) {
+                            break;
+                        }
+                        bytesPut += it.size;
+                        expected++;
+                    }
+                    note("putAll " + batch + ", expecting the first " + expected + " stored");
+                    List<byte[]> arrays = new ArrayList<>();
+                    for (Item it : batch) {
+                        arrays.add(it.bytes());
+                    }
+                    assertThat(q.putAll(arrays)).as("putAll of " + batch + " (model: " + master + ")").isEqualTo(expected);
+                    break;
+                }
+                case DRAIN_TO: {
+                    int max = rnd.nextInt(6);
+                    List<Item> expected = new ArrayList<>();
+                    while (expected.size() < max) {
+                        Item it = next();
+                        if (it == null) {
+                            break;
+                        }
+                        expected.add(it);
+                        master.remove(it);
+                    }
+                    note("drainTo(max " + max + "), expecting " + expected);
+                    List<byte[]> got = new ArrayList<>();
+                    assertThat(q.drainTo(got, max)).as("drainTo(max " + max + ")").isEqualTo(expected.size());
+                    for (int i = 0; i < expected.size(); i++) {
+                        checkItem("drainTo item " + i, expected.get(i), got.get(i));
+                    }
+                    break;
+                }
+                case ITERATE: {
+                    List<Item> expected = master.visible(now());
+                    note("iterate, expecting " + expected.size() + " items");
+                    Iterator<byte[]> it = q.iterator();
+                    for (int i = 0; i < expected.size(); i++) {
+                        assertThat(it.hasNext()).as("iterator item " + i + " of " + expected.size()).isTrue();
+                        checkItem("iterator item " + i, expected.get(i), it.next());
+                    }
+                    if (it.hasNext()) {
+                        throw new AssertionError("iterator: expected the end after " + expected.size()
+                                + " items but got " + identify(it.next()));
+                    }
+                    break;
+                }
+                case ITER_REMOVE: {
+                    List<Item> visible = master.visible(now());
+                    if (visible.isEmpty()) {
+                        note("iterator remove: nothing to remove");
+                        assertThat(q.iterator().hasNext()).as("iterator of an empty queue").isFalse();
+                        break;
+                    }
+                    int k = rnd.nextInt(visible.size());
+                    Item victim = visible.get(k);
+                    note("iterator remove of item " + k + " of " + visible.size() + ": " + victim);
+                    dev.kestrel.internal.queue.ItemIterator it = (dev.kestrel.internal.queue.ItemIterator) q.iterator();
+                    for (int i = 0; i < k; i++) {
+                        it.next();
+                    }
+                    checkItem("iterator item " + k, victim, it.next());
+                    assertThat(it.tryRemove()).as("tryRemove of " + victim).isTrue();
+                    master.remove(victim);
                     break;
                 }
                 case ADVANCE_CLOCK:

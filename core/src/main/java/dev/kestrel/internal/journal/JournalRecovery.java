@@ -276,6 +276,12 @@ public final class JournalRecovery {
                         && (RecordDescriptor.flags(RecordDescriptor.typeWordAt(buf, p)) & RecordDescriptor.FLAG_COPY) == 0) {
                     appended++;
                 }
+                if (state == RecordDescriptor.STATE_TAKEN) {
+                    // Polled or opened when the process died, not consumed: deliver it again.
+                    RecordDescriptor.setState(buf, p, RecordDescriptor.STATE_LIVE);
+                    s.markDirty();
+                    state = RecordDescriptor.STATE_LIVE;
+                }
                 if (state == RecordDescriptor.STATE_LIVE) {
                     live(s, p, RecordDescriptor.lengthAcquire(buf, p), RecordDescriptor.typeWordAt(buf, p));
                 } else if (state != RecordDescriptor.STATE_CONSUMED && state != RecordDescriptor.STATE_DAMAGED) {

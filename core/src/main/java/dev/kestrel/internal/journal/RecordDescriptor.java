@@ -21,8 +21,14 @@ import java.nio.ByteOrder;
  *              +n     committed: n = 32 + payload bytes (PADDING and SKIP: n = bytes covered, at least 8)
  *  type word : 0x4B51 ('KQ') in the high 16 bits, then the type (DATA, PADDING, SKIP), then flags (COPY)
  *  crc32c    : over the payload, then segment sequence, added at, expires at, offset, length, type word
- *  state     : LIVE (0), CONSUMED or DAMAGED; outside the checksum, the only field changed after commit
+ *  state     : LIVE (0), TAKEN, CONSUMED or DAMAGED; outside the checksum, the only field changed
+ *              after commit. TAKEN: a consumer owns the record (a poll under way or an open read);
+ *              recovery treats it as LIVE, since its owner died with the process.
  * </pre>
+ *
+ * <p><b>Ownership rule.</b> Whoever moves the state word from LIVE by CAS owns the record: a
+ * consumer at the head (to TAKEN, after winning the head position) or a removal from the middle
+ * of the queue (to CONSUMED). Later changes by the owner are plain opaque stores.
  *
  * <p><b>Commit rule.</b> A writer claims space by atomically advancing the segment's tail, stores
  * {@code -n} in the length (so recovery can step over a claim that never finished), writes the
@@ -56,6 +62,8 @@ public final class RecordDescriptor {
 
     /** State of a record not yet consumed. */
     public static final int STATE_LIVE = 0;
+    /** State of a record owned by a consumer: being polled, or open in a reliable read ("TAKN"). */
+    public static final int STATE_TAKEN = 0x4E4B4154;
     /** State of a record removed by poll or confirm ("CONS"). */
     public static final int STATE_CONSUMED = 0x534E4F43;
     /** State of a record whose checksum failed ("DAMG"). */
@@ -187,6 +195,20 @@ public final class RecordDescriptor {
      */
     public static void setState(ByteBuffer buf, int offset, int state) {
         INT.setOpaque(buf, offset + STATE_OFFSET, state);
+    }
+
+    /**
+     * Moves the state word from {@code expected} to {@code state} atomically (a volatile CAS): the
+     * ownership rule. At most one of several threads racing from LIVE succeeds.
+     *
+     * @param buf segment bytes (a direct buffer: the field is 4-byte aligned)
+     * @param offset record offset
+     * @param expected the state the caller expects
+     * @param state the new state
+     * @return whether this call changed it
+     */
+    public static boolean casState(ByteBuffer buf, int offset, int expected, int state) {
+        return INT.compareAndSet(buf, offset + STATE_OFFSET, expected, state);
     }
 
     public static long addedAtAt(ByteBuffer buf, int offset) {

@@ -15,9 +15,10 @@ import java.nio.ByteBuffer;
  *
  * <p>A consumer enters the head's segment (so its mapping cannot be released under it), loads the
  * record's length with acquire semantics, and takes the record by CAS of the position to the next
- * record; the record is then the caller's alone. Records that are consumed, damaged, SKIP, or
- * compaction copies are stepped over by the same CAS; PADDING moves the cursor to the next
- * segment. An expired record is taken and handed to {@link Expiry} on the way, so none is ever
+ * record, then of its state word from LIVE to TAKEN (the second CAS loses only to a removal from
+ * the middle of the queue, which CASes the same word); the record is then the caller's alone.
+ * Records that are consumed, damaged, SKIP, or compaction copies are stepped over by the same
+ * CAS; PADDING moves the cursor to the next segment. An expired record is taken and handed to {@link Expiry} on the way, so none is ever
  * delivered.
  *
  * <p><b>Empty.</b> A consumer that meets a record claimed but not yet committed waits for it only if
@@ -157,7 +158,7 @@ final class Head {
                     continue;
                 }
                 if (mode != RAW && expiry.possible() && expiry.expired(buf, o)) {
-                    if (POSITION.compareAndSet(this, h, h + total)) {
+                    if (POSITION.compareAndSet(this, h, h + total) && take(buf, o)) {
                         expiry.expire(s, o);
                         if (mode == SWEEP) {
                             return SWEPT;
@@ -179,7 +180,11 @@ final class Head {
                     throw new IllegalArgumentException("queue=" + queue.name() + ": head item of " + payload
                             + " bytes does not fit in the " + maxLen + " bytes remaining in the buffer");
                 }
-                if (mode == PEEK || POSITION.compareAndSet(this, h, h + total)) {
+                if (mode == PEEK) {
+                    keep = true;
+                    return h;
+                }
+                if (POSITION.compareAndSet(this, h, h + total) && take(buf, o)) {
                     keep = true;
                     return h;
                 }
@@ -189,6 +194,16 @@ final class Head {
                 }
             }
         }
+    }
+
+    /**
+     * Takes ownership of a record the caller just moved the head past: LIVE to TAKEN by CAS
+     * (volatile). It fails only when the record was removed from the middle of the queue
+     * ({@link QueueIterator}) after this consumer read its state; then the head has simply
+     * stepped over a removed record.
+     */
+    private static boolean take(ByteBuffer buf, int o) {
+        return RecordDescriptor.casState(buf, o, RecordDescriptor.STATE_LIVE, RecordDescriptor.STATE_TAKEN);
     }
 
     private void advanceToNext(long h, Segment next) {

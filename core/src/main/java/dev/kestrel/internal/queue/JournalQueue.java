@@ -1,5 +1,6 @@
 package dev.kestrel.internal.queue;
 
+import dev.kestrel.Codec;
 import dev.kestrel.DurableQueue;
 import dev.kestrel.QueueClosedException;
 import dev.kestrel.QueueConfig;
@@ -21,9 +22,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -309,6 +313,12 @@ public final class JournalQueue implements DurableQueue {
             counts.refused.increment();
             return false;
         }
+        appendReserved(array, off, buffer, len, expiresAt);
+        return true;
+    }
+
+    /** Appends an item whose room is reserved; gives the reservation back if the append fails. */
+    private void appendReserved(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
         try {
             appender.append(array, off, buffer, len, -1, ctx.clock().millis(), expiresAt);
         } catch (RuntimeException e) {
@@ -319,7 +329,6 @@ public final class JournalQueue implements DurableQueue {
         if (expiresAt != 0) {
             expiry.itemMayExpire();
         }
-        return true;
     }
 
     private void checkFits(int len) {
@@ -375,6 +384,167 @@ public final class JournalQueue implements DurableQueue {
     /** Puts an item expired from another queue here (expireToQueue); durability as for a put. */
     boolean putExpired(byte[] data) {
         return putAndWait(data, 0, null, data.length, 0L);
+    }
+
+    @Override
+    public boolean put(byte[] item, long timeout, TimeUnit unit) throws InterruptedException {
+        Objects.requireNonNull(item, "item");
+        Objects.requireNonNull(unit, "unit");
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        int len = item.length;
+        checkFits(len);
+        if (counts.limits.room() == null || config.discardOldWhenFull() || config.fanoutOnly()) {
+            return put(item); // never full (or nothing stored here): nothing to wait for
+        }
+        checkOpen();
+        if (len > config.maxItemSize() || counts.limits.neverFits(len)
+                || !reserveWaiting(len, deadline(unit.toNanos(timeout)))) {
+            counts.refused.increment();
+            return false;
+        }
+        for (JournalQueue c : fanout.children()) {
+            c.fanoutCopy(item, 0, null, len, 0L);
+        }
+        appendReserved(item, 0, null, len, 0L);
+        awaitDurable();
+        return true;
+    }
+
+    /** {@code System.nanoTime()} plus {@code nanos}, saturated so that long waits cannot overflow. */
+    private static long deadline(long nanos) {
+        long now = System.nanoTime();
+        return nanos >= Long.MAX_VALUE - now ? Long.MAX_VALUE : now + nanos;
+    }
+
+    /** Reserves room, parking until some is made or the deadline passes. */
+    private boolean reserveWaiting(int len, long deadline) throws InterruptedException {
+        Waiters room = counts.limits.room();
+        for (;;) {
+            if (reserve(len)) {
+                return true;
+            }
+            long remaining = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - System.nanoTime();
+            if (remaining <= 0) {
+                return false;
+            }
+            Waiters.Blocked w = new Waiters.Blocked();
+            room.add(w);
+            try {
+                if (counts.limits.tryReserve(len)) {
+                    return true;
+                }
+                checkOpen();
+                LockSupport.parkNanos(this, remaining);
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+                checkOpen();
+            } finally {
+                room.cancel(w);
+            }
+        }
+    }
+
+    @Override
+    public int putAll(Collection<byte[]> items) {
+        Objects.requireNonNull(items, "items");
+        int n = 0;
+        try {
+            for (byte[] item : items) {
+                Objects.requireNonNull(item, "item");
+                if (!putNoWait(item)) {
+                    break;
+                }
+                n++;
+            }
+        } catch (RuntimeException e) {
+            if (n > 0) {
+                try {
+                    awaitDurableWithChildren();
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
+        }
+        if (n > 0) {
+            awaitDurableWithChildren();
+        }
+        return n;
+    }
+
+    /** One item of a batch: copies to children and appends here, leaving durability to the caller. */
+    private boolean putNoWait(byte[] item) {
+        checkFits(item.length);
+        for (JournalQueue c : fanout.children()) {
+            if (!c.closed && item.length <= c.maxItemSize) {
+                try {
+                    c.putNoWait(item);
+                } catch (QueueClosedException e) {
+                    // deleted while the master was putting
+                }
+            } else if (!c.closed) {
+                c.counts.refused.increment();
+            }
+        }
+        if (config.fanoutOnly()) {
+            checkOpen();
+            return true;
+        }
+        return putHere(item, 0, null, item.length, 0L);
+    }
+
+    private void awaitDurableWithChildren() {
+        for (JournalQueue c : fanout.children()) {
+            if (!c.closed) {
+                try {
+                    c.awaitDurableWithChildren();
+                } catch (QueueClosedException e) {
+                    // deleted meanwhile: its copies no longer matter
+                }
+            }
+        }
+        awaitDurable();
+    }
+
+    @Override
+    public int drainTo(Collection<? super byte[]> sink, int maxItems) {
+        Objects.requireNonNull(sink, "sink");
+        int n = 0;
+        try {
+            while (n < maxItems) {
+                byte[] item = pollItem(false);
+                if (item == null) {
+                    break;
+                }
+                n++;
+                sink.add(item);
+            }
+        } finally {
+            if (n > 0) {
+                awaitDurable();
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public ItemIterator iterator() {
+        checkOpen();
+        return new QueueIterator(this, table, reader, expiry, counts, outstanding, head.position());
+    }
+
+    /** After a removal from the middle of the queue: as durable as a poll. */
+    void afterRemoval() {
+        awaitDurable();
+    }
+
+    @Override
+    public <T> BlockingQueue<T> asBlockingQueue(Codec<T> codec) {
+        Objects.requireNonNull(codec, "codec");
+        throw new UnsupportedOperationException("TODO");
     }
 
     // ---- poll --------------------------------------------------------------------------------
@@ -473,7 +643,7 @@ public final class JournalQueue implements DurableQueue {
      * Takes an item (polled durably, or opened), parking up to {@code timeoutNanos} for one.
      */
     private Object await(long timeoutNanos, boolean open) throws InterruptedException {
-        long deadline = System.nanoTime() + timeoutNanos;
+        long deadline = deadline(timeoutNanos);
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
@@ -482,7 +652,7 @@ public final class JournalQueue implements DurableQueue {
             if (item != null) {
                 return item;
             }
-            long remaining = deadline - System.nanoTime();
+            long remaining = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - System.nanoTime();
             if (remaining <= 0) {
                 return null;
             }
@@ -1010,6 +1180,9 @@ public final class JournalQueue implements DurableQueue {
         closed = true;
         retention.close();
         waiters.closeAll();
+        if (counts.limits.room() != null) {
+            counts.limits.room().closeAll();
+        }
         appender.close();
         try {
             if (config.keepJournal()) {

@@ -99,6 +99,11 @@ final class Lease implements ReliableRead {
     }
 
     @Override
+    public long id() {
+        return origin;
+    }
+
+    @Override
     public int length() {
         return length;
     }

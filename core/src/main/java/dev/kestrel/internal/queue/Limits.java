@@ -44,11 +44,23 @@ class Limits {
         return false;
     }
 
+    /**
+     * Producers waiting for room ({@code null} without limits: nobody ever waits). A waiter
+     * registers (a volatile increment of the waiter count) and then tries to reserve once more
+     * before parking; {@link #removed} gives room back (a CAS) before it reads the count. Both are
+     * volatile accesses, so either the waiter's last try sees the room or the remover sees the
+     * waiter and wakes it.
+     */
+    Waiters room() {
+        return null;
+    }
+
     private static final class Counted extends Limits {
         private final long maxItems;
         private final long maxSize;
         private final AtomicLong items;
         private final AtomicLong bytes;
+        private final Waiters room = new Waiters();
 
         Counted(long maxItems, long maxSize, long items, long bytes) {
             this.maxItems = maxItems;
@@ -89,6 +101,15 @@ class Limits {
         void removed(int len) {
             items.decrementAndGet();
             bytes.addAndGet(-len);
+            if (room.count() > 0) {
+                // Wake them all: room freed by one removal may suit a smaller item further back.
+                room.wakeAll();
+            }
+        }
+
+        @Override
+        Waiters room() {
+            return room;
         }
 
         @Override

@@ -160,6 +160,48 @@ final class Outstanding {
         return r.length;
     }
 
+    /** The returned items in delivery order, weakly consistent (for iteration). */
+    java.util.Iterator<Lease> returnedInOrder() {
+        return returned.values().iterator();
+    }
+
+    /**
+     * A copy of a returned item for iteration, without side effects; {@code null} if it was taken
+     * meanwhile or its checksum fails (a read that takes it will deal with that).
+     */
+    byte[] copyReturned(Lease r) {
+        long loc = r.location;
+        Segment s = table.get(Positions.sequence(loc));
+        if (r.state() != Lease.RETURNED || s == null || !s.enter()) {
+            return null;
+        }
+        try {
+            int o = Positions.offset(loc);
+            if (expiry.possible() && expiry.expired(s.buffer(), o)) {
+                return null;
+            }
+            return reader.copyOutVerified(s, o);
+        } finally {
+            s.exit();
+        }
+    }
+
+    /**
+     * Removes one returned item for good (a removal from the middle of the queue); durability is
+     * the caller's. {@code false} if it was taken meanwhile.
+     */
+    boolean removeReturned(Lease r) {
+        if (!r.transition(Lease.RETURNED, Lease.DONE)) {
+            return false;
+        }
+        returned.remove(r.origin, r);
+        markAt(r.location);
+        counts.removed(r.length);
+        leases.remove(r);
+        queue.requestRetention();
+        return true;
+    }
+
     /** Expires returned items that have expired; returns how many. */
     int sweepReturned() {
         int n = 0;

@@ -61,6 +61,23 @@ final class RecordReader {
     }
 
     /**
+     * Copies the payload into a new array and verifies it, changing nothing: {@code null} if the
+     * checksum fails (for readers that do not own the record, such as iterators).
+     */
+    byte[] copyOutVerified(Segment s, int o) {
+        ByteBuffer buf = s.buffer();
+        int len = RecordDescriptor.lengthAcquire(buf, o);
+        int tw = RecordDescriptor.typeWordAt(buf, o);
+        int prefix = prefix(buf, o);
+        int payload = len - HEADER_LENGTH;
+        byte[] out = new byte[payload - prefix];
+        buf.get(o + HEADER_LENGTH + prefix, out, 0, out.length);
+        int crc = Checksums.ofSegment(buf, o + HEADER_LENGTH, payload, s.sequence(), o, len, tw,
+                RecordDescriptor.addedAtAt(buf, o), RecordDescriptor.expiresAtAt(buf, o));
+        return crc == RecordDescriptor.crcAt(buf, o) ? out : null;
+    }
+
+    /**
      * Copies the payload into {@code dst} at its position and verifies it; advances the position
      * on success. Returns the length, or -1 if damaged.
      */

@@ -51,6 +51,19 @@ final class Waiters {
         }
     }
 
+    /** Wakes every waiter registered now (for waits on room, where any of them may fit). */
+    void wakeAll() {
+        Waiter w;
+        while (count.get() > 0 && (w = queue.poll()) != null) {
+            if (w.wake()) {
+                count.decrementAndGet();
+                w.onWoken();
+            } else if (dead.get() > 0) {
+                dead.decrementAndGet();
+            }
+        }
+    }
+
     /**
      * A registered waiter takes itself back because it saw an item may be there.
      *
