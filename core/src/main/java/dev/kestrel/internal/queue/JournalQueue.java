@@ -15,6 +15,7 @@ import dev.kestrel.internal.journal.Positions;
 import dev.kestrel.internal.journal.Segment;
 import dev.kestrel.internal.journal.SegmentDescriptor;
 import dev.kestrel.internal.journal.SegmentFiles;
+import dev.kestrel.internal.view.BlockingQueueView;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
@@ -544,7 +545,7 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public <T> BlockingQueue<T> asBlockingQueue(Codec<T> codec) {
         Objects.requireNonNull(codec, "codec");
-        throw new UnsupportedOperationException("TODO");
+        return new BlockingQueueView<>(this, codec);
     }
 
     // ---- poll --------------------------------------------------------------------------------
