@@ -1,5 +1,6 @@
 package dev.kestrel;
 
+import dev.kestrel.internal.journal.DurabilityObserver;
 import dev.kestrel.internal.journal.SegmentAllocator;
 import dev.kestrel.internal.store.JournalStore;
 import dev.kestrel.internal.store.StoreSettings;
@@ -150,6 +151,7 @@ public interface QueueStore extends AutoCloseable {
         private final Map<String, QueueConfig> queues = new LinkedHashMap<>();
         private Clock clock = Clock.systemUTC();
         private SegmentAllocator allocator;
+        private DurabilityObserver durability;
 
         private Builder(Path directory) {
             this.directory = Objects.requireNonNull(directory, "directory");
@@ -195,6 +197,12 @@ public interface QueueStore extends AutoCloseable {
             return this;
         }
 
+        /** Test seam: observes what each force made durable (power-cut simulations). */
+        Builder durabilityObserver(DurabilityObserver observer) {
+            this.durability = observer;
+            return this;
+        }
+
         /**
          * Opens the store.
          *
@@ -204,7 +212,7 @@ public interface QueueStore extends AutoCloseable {
          * @throws QueueIOException if the directory cannot be created or read
          */
         public QueueStore open() {
-            return JournalStore.open(new StoreSettings(directory, defaults, queues, clock, allocator));
+            return JournalStore.open(new StoreSettings(directory, defaults, queues, clock, allocator, durability));
         }
     }
 }

@@ -277,6 +277,13 @@ public final class Segment {
         return false;
     }
 
+    /** A copy of the whole file as mapped now (for {@link DurabilityObserver}). */
+    public byte[] snapshot() {
+        byte[] out = new byte[capacity];
+        buf.get(0, out);
+        return out;
+    }
+
     /** Forces the file's data (fdatasync), including pages written through the mapping. */
     public void force() throws IOException {
         mapping.mappedFile.raf().getChannel().force(false);

@@ -10,6 +10,7 @@ import dev.kestrel.ReliableRead;
 import dev.kestrel.SyncPolicy;
 import dev.kestrel.internal.journal.CheckpointDescriptor;
 import dev.kestrel.internal.journal.CheckpointFile;
+import dev.kestrel.internal.journal.DurabilityObserver;
 import dev.kestrel.internal.journal.JournalRecovery;
 import dev.kestrel.internal.journal.Positions;
 import dev.kestrel.internal.journal.Segment;
@@ -980,7 +981,7 @@ public final class JournalQueue implements DurableQueue {
                 try {
                     if (s.takeDirty()) {
                         long t0 = System.nanoTime();
-                        s.force();
+                        force(s);
                         commits.forced(System.nanoTime() - t0);
                     }
                 } catch (IOException e) {
@@ -996,8 +997,19 @@ public final class JournalQueue implements DurableQueue {
     private void forceAll() throws IOException {
         for (Segment s : table.all()) {
             s.takeDirty();
-            s.force();
+            force(s);
         }
+    }
+
+    private void force(Segment s) throws IOException {
+        DurabilityObserver o = ctx.durabilityObserver();
+        if (o == null) {
+            s.force();
+            return;
+        }
+        byte[] before = s.snapshot();
+        s.force();
+        o.forced(s.file(), before);
     }
 
     /** One periodic force (every-N policy); called by the sync thread. */
@@ -1033,9 +1045,18 @@ public final class JournalQueue implements DurableQueue {
                 // checkpoint that skips their originals is.
                 forceDirty();
             }
-            checkpoint.write(content, force);
+            if (checkpoint.write(content, force) && force) {
+                observeCheckpoint();
+            }
         } catch (IOException e) {
             LOG.warn("queue={}: checkpoint not written: {}", name, e.toString());
+        }
+    }
+
+    private void observeCheckpoint() throws IOException {
+        DurabilityObserver o = ctx.durabilityObserver();
+        if (o != null) {
+            o.forced(checkpoint.path(), Files.readAllBytes(checkpoint.path()));
         }
     }
 
@@ -1188,7 +1209,9 @@ public final class JournalQueue implements DurableQueue {
         try {
             if (config.keepJournal()) {
                 forceAll();
-                checkpoint.write(checkpointContent(), true);
+                if (checkpoint.write(checkpointContent(), true)) {
+                    observeCheckpoint();
+                }
             }
         } catch (IOException e) {
             LOG.error("queue={}: final force failed: {}", name, e.toString());

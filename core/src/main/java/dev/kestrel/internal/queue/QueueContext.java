@@ -1,5 +1,6 @@
 package dev.kestrel.internal.queue;
 
+import dev.kestrel.internal.journal.DurabilityObserver;
 import dev.kestrel.internal.journal.SegmentAllocator;
 import java.time.Clock;
 import java.util.concurrent.ScheduledExecutorService;
@@ -11,6 +12,11 @@ public interface QueueContext {
 
     /** Reserves disk blocks for new segments. */
     SegmentAllocator allocator();
+
+    /** Test seam: told what each force made durable; {@code null} in production. */
+    default DurabilityObserver durabilityObserver() {
+        return null;
+    }
 
     /** The store's maintenance thread: preparing and retiring segments, compaction, timeouts. */
     ScheduledExecutorService maintenance();

@@ -6,6 +6,7 @@ import dev.kestrel.QueueIOException;
 import dev.kestrel.QueueNames;
 import dev.kestrel.QueueStore;
 import dev.kestrel.StoreStats;
+import dev.kestrel.internal.journal.DurabilityObserver;
 import dev.kestrel.internal.journal.SegmentAllocator;
 import dev.kestrel.internal.journal.SegmentFiles;
 import dev.kestrel.internal.queue.JournalQueue;
@@ -341,6 +342,11 @@ public final class JournalStore implements QueueStore, QueueContext {
     @Override
     public SegmentAllocator allocator() {
         return settings.allocator;
+    }
+
+    @Override
+    public DurabilityObserver durabilityObserver() {
+        return settings.durability;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.kestrel.internal.store;
 
 import dev.kestrel.QueueConfig;
+import dev.kestrel.internal.journal.DurabilityObserver;
 import dev.kestrel.internal.journal.PosixSegmentAllocator;
 import dev.kestrel.internal.journal.SegmentAllocator;
 import java.nio.file.Path;
@@ -14,14 +15,17 @@ public final class StoreSettings {
     final Map<String, QueueConfig> queues;
     final Clock clock;
     final SegmentAllocator allocator;
+    /** Test seam; {@code null} in production. */
+    final DurabilityObserver durability;
 
     public StoreSettings(Path directory, QueueConfig defaults, Map<String, QueueConfig> queues, Clock clock,
-                         SegmentAllocator allocator) {
+                         SegmentAllocator allocator, DurabilityObserver durability) {
         this.directory = directory;
         this.defaults = defaults;
         this.queues = Map.copyOf(queues);
         this.clock = clock;
         this.allocator = allocator != null ? allocator : PosixSegmentAllocator.INSTANCE;
+        this.durability = durability;
     }
 
     QueueConfig configFor(String queue) {
