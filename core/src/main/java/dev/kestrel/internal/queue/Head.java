@@ -217,7 +217,7 @@ final class Head {
      * record was claimed too (a later put may have returned), or, when {@code strict}, when
      * anything was claimed there at all (a waiter's last look before sleeping).
      */
-    private boolean laterClaims(Segment s, int o, int len, boolean strict) {
+    boolean laterClaims(Segment s, int o, int len, boolean strict) {
         long claimed = s.claimedOffset();
         if (len < 0 && !strict) {
             return claimed > o + RecordDescriptor.aligned(-len) || appender.current() != s;

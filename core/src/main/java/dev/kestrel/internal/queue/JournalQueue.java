@@ -535,7 +535,7 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public ItemIterator iterator() {
         checkOpen();
-        return new QueueIterator(this, table, reader, expiry, counts, outstanding, head.position());
+        return new QueueIterator(this, head, table, reader, expiry, counts, outstanding);
     }
 
     /** After a removal from the middle of the queue: as durable as a poll. */

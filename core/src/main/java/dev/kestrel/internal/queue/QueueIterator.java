@@ -16,7 +16,8 @@ import java.util.NoSuchElementException;
  * <p>It reads without taking anything: a journal record is copied out (inside its segment, so the
  * mapping stays valid) and its checksum verified, but its state is not touched. The head may pass
  * the cursor at any time; the cursor then jumps to the head. It ends at the first record not yet
- * committed, so it shows every put that returned before it got there and perhaps later ones.
+ * committed and with nothing claimed after it (it waits for a claim with later claims behind it,
+ * as the head does), so it shows every put that returned before it got there and perhaps later ones.
  *
  * <p>{@link #tryRemove()} removes the last item returned: a journal record by CAS of its state
  * word from LIVE to CONSUMED (volatile; see the ownership rule in {@link RecordDescriptor}), which
@@ -26,6 +27,7 @@ import java.util.NoSuchElementException;
  */
 final class QueueIterator implements ItemIterator {
     private final JournalQueue queue;
+    private final Head head;
     private final SegmentTable table;
     private final RecordReader reader;
     private final Expiry expiry;
@@ -48,16 +50,17 @@ final class QueueIterator implements ItemIterator {
     private long lastPos = -1;
     private int lastLength;
 
-    QueueIterator(JournalQueue queue, SegmentTable table, RecordReader reader, Expiry expiry, Counts counts,
-                  Outstanding outstanding, long head) {
+    QueueIterator(JournalQueue queue, Head head, SegmentTable table, RecordReader reader, Expiry expiry, Counts counts,
+                  Outstanding outstanding) {
         this.queue = queue;
+        this.head = head;
         this.table = table;
         this.reader = reader;
         this.expiry = expiry;
         this.counts = counts;
         this.outstanding = outstanding;
         this.returned = outstanding.returnedInOrder();
-        this.cursor = head;
+        this.cursor = head.position();
     }
 
     @Override
@@ -142,7 +145,7 @@ final class QueueIterator implements ItemIterator {
 
     /** Finds the next live record from the cursor; {@code false} at the end of the committed journal. */
     private boolean scan() {
-        for (;;) {
+        for (int spins = 0; ; ) {
             long h = queue.headPosition();
             if (cursor < h) {
                 cursor = h;
@@ -169,9 +172,20 @@ final class QueueIterator implements ItemIterator {
                     cursor = Positions.of(next.sequence(), SegmentDescriptor.HEADER_LENGTH);
                     continue;
                 }
-                int tw = len > 0 ? RecordDescriptor.typeWordAt(buf, o) : 0;
-                if (len <= 0 || !RecordDescriptor.hasMarker(tw) || ((long) len + 7 & ~7L) > cap - o) {
-                    return false; // not committed yet: the end as far as this iterator goes
+                if (len <= 0) {
+                    if (head.laterClaims(s, o, len, false)) {
+                        // Claimed, not committed, and space after it was claimed too: a put that
+                        // already returned may lie beyond it (a compaction copy or a slow writer
+                        // holds this one), so wait for the claim rather than end early.
+                        queue.checkOpen();
+                        JournalQueue.backoff(spins++);
+                        continue;
+                    }
+                    return false; // nothing committed after this: the end as far as this iterator goes
+                }
+                int tw = RecordDescriptor.typeWordAt(buf, o);
+                if (!RecordDescriptor.hasMarker(tw) || ((long) len + 7 & ~7L) > cap - o) {
+                    return false; // not a record this process wrote: the head reports it when it gets here
                 }
                 long pos = cursor;
                 cursor += RecordDescriptor.aligned(len);
