@@ -309,15 +309,19 @@ public interface DurableQueue {
     QueueStats stats();
 
     /**
-     * The number of items stored and not open in a reliable read. Exact when no operation is in
-     * progress; otherwise a value the queue held during the call.
+     * The number of items stored and not open in a reliable read. Exact whenever no operation is in
+     * progress. While puts and takes run it is an estimate, as for the JDK's concurrent queues: each
+     * operation is counted a moment after it takes effect, so the value can miss operations in
+     * flight (a put already visible to {@code poll}, a take already made) and is not linearizable
+     * with them; it is never negative.
      *
      * @return the number of items
      */
     long size();
 
     /**
-     * The total payload bytes of the items counted by {@link #size()}.
+     * The total payload bytes of the items counted by {@link #size()}; exact and estimated in the
+     * same way.
      *
      * @return the number of bytes
      */

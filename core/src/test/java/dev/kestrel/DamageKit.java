@@ -397,6 +397,23 @@ final class DamageKit {
             return out;
         }
 
+        /**
+         * Messages at {@code min} or above that mention {@code queue=<queue>}, each as
+         * {@code "LEVEL message"}. INFO messages arrive only from loggers set to INFO.
+         */
+        List<String> messages(String queue, Level min) {
+            String tag = "queue=" + queue + " ";
+            String tag2 = "queue=" + queue + ":";
+            List<String> out = new ArrayList<>();
+            for (ILoggingEvent e : events) {
+                String m = e.getFormattedMessage();
+                if (e.getLevel().isGreaterOrEqual(min) && (m.contains(tag) || m.contains(tag2))) {
+                    out.add(e.getLevel() + " " + m);
+                }
+            }
+            return out;
+        }
+
         /** Every WARN and ERROR message. */
         List<String> all() {
             List<String> out = new ArrayList<>();

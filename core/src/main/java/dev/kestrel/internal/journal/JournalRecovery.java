@@ -37,6 +37,8 @@ public final class JournalRecovery {
     private final TreeMap<Long, long[]> copies = new TreeMap<>();
     private final List<String> problems = new ArrayList<>();
     private long head = -1;
+    /** Where the scan began (the checkpoint's low-water mark, or the first segment): records before it were not counted. */
+    private long scannedFrom = Long.MAX_VALUE;
     private long liveItems;
     private long liveBytes;
     private long damagedRecords;
@@ -147,6 +149,9 @@ public final class JournalRecovery {
             if (from > s.capacity() || (from & 7) != 0) {
                 warn("segment=" + s + " offset=" + from + ": checkpoint position is not a record boundary; scanning the whole segment");
                 from = SegmentDescriptor.HEADER_LENGTH;
+            }
+            if (from < s.capacity()) {
+                scannedFrom = Math.min(scannedFrom, Positions.of(s.sequence(), from));
             }
             int end = scan(s, from, last);
             if (last) {
@@ -473,8 +478,12 @@ public final class JournalRecovery {
             }
             int len = RecordDescriptor.lengthAcquire(buf, p);
             int tw = RecordDescriptor.typeWordAt(buf, p);
-            if (len >= HEADER_LENGTH && RecordDescriptor.type(tw) == RecordDescriptor.TYPE_DATA
-                    && RecordDescriptor.stateAt(buf, p) == RecordDescriptor.STATE_LIVE) {
+            // Only an original the scan counted is consumed here: one before the low-water mark
+            // (consumed long ago, whatever its state word now says) or one that failed its
+            // checksum was never counted, and taking it off would make size() short.
+            if (origin >= scannedFrom && len >= HEADER_LENGTH && ((long) len + 7 & ~7L) <= s.capacity() - p
+                    && RecordDescriptor.type(tw) == RecordDescriptor.TYPE_DATA
+                    && RecordDescriptor.stateAt(buf, p) == RecordDescriptor.STATE_LIVE && verifies(s, p, len, tw)) {
                 consume(origin);
             }
         }

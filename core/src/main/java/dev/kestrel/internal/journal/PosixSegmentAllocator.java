@@ -12,13 +12,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Allocates segments with {@code fallocate(2)} through chronicle's posix binding on Linux, and by
- * writing zeros elsewhere or where the file system does not support it. Either way every block is
- * reserved before the file is mapped.
+ * writing zeros elsewhere or wherever fallocate fails (a file system without it, or a full disk,
+ * which writing zeros then reports with the JDK's own message). Either way every block is
+ * reserved before the file is mapped, so a full disk is an {@link IOException} here, never a
+ * {@code SIGBUS} on a later write to the mapping.
  */
 public final class PosixSegmentAllocator implements SegmentAllocator {
     private static final Logger LOG = LoggerFactory.getLogger(PosixSegmentAllocator.class);
     private static final int LINUX_O_RDWR_CREAT_EXCL = 2 | 0100 | 0200;
-    private static final int EOPNOTSUPP = 95;
     private static final int ZERO_CHUNK = 1 << 20;
 
     /** The shared instance. */
@@ -53,25 +54,31 @@ public final class PosixSegmentAllocator implements SegmentAllocator {
         }
     }
 
+    /**
+     * Reserves the file's blocks with {@code fallocate}; {@code false} (the file removed) if that
+     * failed for any reason. The binding may fall back to {@code posix_fallocate}, which returns its
+     * error instead of setting {@code errno}, so {@code errno} cannot be trusted to say why: the
+     * caller then writes zeros, which either works (a file system without fallocate) or fails with
+     * the real cause from the JDK (a full disk: "No space left on device").
+     */
     private boolean fallocate(Path file, long size) throws IOException {
         int fd = posix.open(file.toString(), LINUX_O_RDWR_CREAT_EXCL, 0644);
         if (fd < 0) {
             int errno = posix.lastError();
             throw new IOException("file=" + file + ": cannot create segment: " + posix.strerror(errno) + " (errno " + errno + ")");
         }
+        int rc;
         try {
-            if (posix.fallocate(fd, 0, 0, size) == 0) {
-                return true;
-            }
-            int errno = posix.lastError();
-            if (errno == EOPNOTSUPP) {
-                return false;
-            }
-            throw new IOException("file=" + file + " size=" + size + ": cannot allocate segment: "
-                    + posix.strerror(errno) + " (errno " + errno + ")");
+            rc = posix.fallocate(fd, 0, 0, size);
         } finally {
             posix.close(fd);
         }
+        if (rc == 0) {
+            return true;
+        }
+        LOG.debug("file={} size={}: fallocate returned {}; writing zeros instead", file, size, rc);
+        Files.deleteIfExists(file);
+        return false;
     }
 
     private static void writeZeros(Path file, long size) throws IOException {

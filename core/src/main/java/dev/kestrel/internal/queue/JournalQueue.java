@@ -971,7 +971,10 @@ public final class JournalQueue implements DurableQueue {
         return f;
     }
 
-    /** Forces every dirty segment (group-commit rounds, periodic syncs). */
+    /**
+     * Forces every dirty segment. Only the group-commit leader calls it (see {@link GroupCommit}):
+     * a second forcer would take dirty flags whose force the leader's round then counts as done.
+     */
     void forceDirty() throws IOException {
         if (!config.keepJournal()) {
             return;
@@ -1042,8 +1045,10 @@ public final class JournalQueue implements DurableQueue {
             CheckpointDescriptor.Slot content = checkpointContent();
             if (force) {
                 // Copies compaction made before computing low-water must be durable before a
-                // checkpoint that skips their originals is.
-                forceDirty();
+                // checkpoint that skips their originals is. The force goes through the group
+                // commit: forcing here directly would take segments' dirty flags while a round
+                // led by a put's caller sees them clean and acknowledges bytes not yet forced.
+                commits.await(commits.ticket());
             }
             if (checkpoint.write(content, force) && force) {
                 observeCheckpoint();

@@ -55,31 +55,71 @@ class Limits {
         return null;
     }
 
+    /**
+     * Counted limits. A reservation takes an item slot by CAS on {@code items}, then its bytes by
+     * CAS on {@code bytes}; if the bytes do not fit it gives the slot back. Only item slots are ever
+     * held tentatively (bytes are taken last, never given back by a refusal), so with both limits
+     * set a reservation refused for want of an item slot must make sure the count it saw held no
+     * tentative slot: it reads {@code attempts} (reservations started, high bits; in flight, low
+     * bits) before and after reading {@code items}, and refuses only if nothing was in flight and
+     * nothing started in between; otherwise it retries. All accesses are volatile (atomics), so the
+     * three reads are ordered as written.
+     */
     private static final class Counted extends Limits {
+        private static final long STARTED = 1L << 20;
+        private static final long IN_FLIGHT = STARTED - 1;
+
         private final long maxItems;
         private final long maxSize;
+        /** Whether both limits are set: only then can a reservation hold an item slot it gives back. */
+        private final boolean both;
         private final AtomicLong items;
         private final AtomicLong bytes;
+        private final AtomicLong attempts = new AtomicLong();
         private final Waiters room = new Waiters();
 
         Counted(long maxItems, long maxSize, long items, long bytes) {
             this.maxItems = maxItems;
             this.maxSize = maxSize;
+            this.both = maxItems != Long.MAX_VALUE && maxSize != Long.MAX_VALUE;
             this.items = new AtomicLong(items);
             this.bytes = new AtomicLong(bytes);
         }
 
         @Override
         boolean tryReserve(int len) {
-            for (;;) {
+            for (int spins = 0; ; ) {
+                long a = both ? attempts.get() : 0;
                 long n = items.get();
                 if (n >= maxItems) {
+                    if (!both || ((a & IN_FLIGHT) == 0 && attempts.get() == a)) {
+                        return false; // n counted no slot held for a moment by a reservation being refused
+                    }
+                    JournalQueue.backoff(spins++);
+                    continue;
+                }
+                if (bytes.get() + len > maxSize) {
                     return false;
                 }
-                if (items.compareAndSet(n, n + 1)) {
-                    break;
+                if (!both) {
+                    if (items.compareAndSet(n, n + 1)) {
+                        return reserveBytes(len);
+                    }
+                    continue;
+                }
+                attempts.getAndAdd(STARTED + 1);
+                try {
+                    if (items.compareAndSet(n, n + 1)) {
+                        return reserveBytes(len);
+                    }
+                } finally {
+                    attempts.getAndDecrement();
                 }
             }
+        }
+
+        /** Takes the bytes after the item slot, or gives the slot back. */
+        private boolean reserveBytes(int len) {
             for (;;) {
                 long b = bytes.get();
                 if (b + len > maxSize) {

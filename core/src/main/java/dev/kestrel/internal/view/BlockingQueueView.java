@@ -54,7 +54,8 @@ import java.util.concurrent.TimeUnit;
  * reflects the queue at some point at or after its creation. Its {@code remove()} removes the
  * element it last returned if it is still stored. {@code contains}, {@code remove(Object)},
  * {@code toArray}, {@code toString} and the bulk operations iterate, so they are not atomic, and
- * {@code size()} is the queue's count at one moment during the call.
+ * {@code size()} is {@link DurableQueue#size()}: exact when nothing is in progress, an estimate
+ * while operations run.
  *
  * <p><b>Failures.</b> A journal failure surfaces as {@code QueueIOException}; any call after the
  * store closed, and a blocked call woken by the close, throws {@code QueueClosedException}.
