@@ -167,22 +167,40 @@ final class Outstanding {
 
     /**
      * A copy of a returned item for iteration, without side effects; {@code null} if it was taken
-     * meanwhile or its checksum fails (a read that takes it will deal with that).
+     * meanwhile or its checksum fails (a read that takes it will deal with that). A move by
+     * compaction is waited out (it is short), so an item returned before the call is never
+     * skipped for being on its way to a new location.
      */
     byte[] copyReturned(Lease r) {
-        long loc = r.location;
-        Segment s = table.get(Positions.sequence(loc));
-        if (r.state() != Lease.RETURNED || s == null || !s.enter()) {
-            return null;
-        }
-        try {
-            int o = Positions.offset(loc);
-            if (expiry.possible() && expiry.expired(s.buffer(), o)) {
+        for (int spins = 0; ; ) {
+            int state = r.state();
+            if (state == Lease.MOVING) {
+                JournalQueue.backoff(spins++);
+                continue;
+            }
+            if (state != Lease.RETURNED) {
                 return null;
             }
-            return reader.copyOutVerified(s, o);
-        } finally {
-            s.exit();
+            // Read after the state: a move publishes the new location before its CAS back.
+            long loc = r.location;
+            Segment s = table.get(Positions.sequence(loc));
+            if (s == null || !s.enter()) {
+                if (r.location != loc || r.state() == Lease.MOVING) {
+                    continue; // moved on, and the old segment retired: look again
+                }
+                return null;
+            }
+            try {
+                // Inside the segment its bytes stay mapped; if a move began meanwhile, the
+                // record here still holds the item (a move copies it, and never rewrites it).
+                int o = Positions.offset(loc);
+                if (expiry.possible() && expiry.expired(s.buffer(), o)) {
+                    return null;
+                }
+                return reader.copyOutVerified(s, o);
+            } finally {
+                s.exit();
+            }
         }
     }
 
