@@ -153,6 +153,7 @@ public final class JournalRecovery {
             if (from < s.capacity()) {
                 scannedFrom = Math.min(scannedFrom, Positions.of(s.sequence(), from));
             }
+            s.prefetchForRead(from);
             int end = scan(s, from, last);
             if (last) {
                 tailOffset = end;

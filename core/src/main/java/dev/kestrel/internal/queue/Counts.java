@@ -13,32 +13,49 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class Counts {
     final Limits limits;
+    // Allocated in this order (and copied by the GC in field order), so the producers' adders and
+    // the consumers' adders are some 200 bytes apart, the cold ones in between: an adder without
+    // contention updates its own base word, and two of them on one cache line would make each
+    // put and each poll take the line away from the other side.
     private final LongAdder itemsIn = new LongAdder();
     private final LongAdder bytesIn = new LongAdder();
-    private final LongAdder itemsOut = new LongAdder();
-    private final LongAdder bytesOut = new LongAdder();
-    private final LongAdder openItems = new LongAdder();
-    private final LongAdder openBytes = new LongAdder();
-    final LongAdder totalItems = new LongAdder();
+    /** Appended before this store opened (from the checkpoint and recovery); see {@link #totalItems()}. */
+    private final LongAdder totalBefore = new LongAdder();
     final LongAdder expired = new LongAdder();
     final LongAdder discarded = new LongAdder();
     final LongAdder refused = new LongAdder();
-    final LongAdder transactions = new LongAdder();
-    final LongAdder canceled = new LongAdder();
     final LongAdder flushes = new LongAdder();
     final LongAdder damaged = new LongAdder();
+    final LongAdder canceled = new LongAdder();
+    final LongAdder transactions = new LongAdder();
+    private final LongAdder openItems = new LongAdder();
+    private final LongAdder openBytes = new LongAdder();
+    private final LongAdder itemsOut = new LongAdder();
+    private final LongAdder bytesOut = new LongAdder();
+    /** Items counted in {@code itemsIn} at open (recovered, not appended by this store). */
+    private final long recoveredItems;
 
     Counts(Limits limits, long items, long bytes) {
         this.limits = limits;
+        this.recoveredItems = items;
         itemsIn.add(items);
         bytesIn.add(bytes);
+    }
+
+    /** Adds items appended before this store opened to {@link #totalItems()}. */
+    void addTotalBefore(long n) {
+        totalBefore.add(n);
+    }
+
+    /** Items ever appended to the queue, across restarts (Kestrel's {@code total_items}). */
+    long totalItems() {
+        return totalBefore.sum() + itemsIn.sum() - recoveredItems;
     }
 
     /** An item was appended (its room already reserved in the limits). */
     void appended(int len) {
         itemsIn.increment();
         bytesIn.add(len);
-        totalItems.increment();
     }
 
     /** An item left the queue for good without being opened: polled, expired, discarded, flushed, damaged. */

@@ -14,7 +14,8 @@ import org.jctools.queues.MpscUnboundedArrayQueue;
  * <p>A caller takes a ticket after its change is in the mapped journal ({@link #ticket()}, a
  * volatile increment), then waits until {@code completed} reaches its ticket. One waiter at a time
  * becomes the leader (CAS on {@code leader}): it reads the highest ticket issued so far, forces
- * every dirty segment, publishes that ticket as completed (volatile store) and unparks the others.
+ * every dirty segment, publishes that ticket as completed (volatile store) and unparks the callers
+ * it completed, and one more to lead the next round.
  * Every change with a ticket up to it was made before its ticket was taken, so it was in the
  * page cache before the force began. Callers arriving during a force wait for the next one, which
  * one of them leads: throughput grows with the number of concurrent callers.
@@ -35,7 +36,7 @@ final class GroupCommit {
     private final AtomicLong requested = new AtomicLong();
     private final AtomicInteger leader = new AtomicInteger();
     /** Parked callers; drained by whichever thread just led a round, so several may drain at once (MPMC). */
-    private final MpmcUnboundedXaddArrayQueue<Thread> sleepers = new MpmcUnboundedXaddArrayQueue<>(64);
+    private final MpmcUnboundedXaddArrayQueue<Sleeper> sleepers = new MpmcUnboundedXaddArrayQueue<>(64);
     /** Async completions; drained only by the current leader (single consumer). */
     private final MpscUnboundedArrayQueue<Pending> pending = new MpscUnboundedArrayQueue<>(64);
     private volatile long completed;
@@ -75,6 +76,7 @@ final class GroupCommit {
      * @throws IOException if the force covering it failed
      */
     void await(long t) throws IOException {
+        Sleeper me = null;
         while (completed < t) {
             if (leader.compareAndSet(0, 1)) {
                 try {
@@ -85,7 +87,15 @@ final class GroupCommit {
                     release();
                 }
             } else {
-                sleepers.offer(Thread.currentThread());
+                if (me == null) {
+                    me = new Sleeper(Thread.currentThread(), t);
+                }
+                if (!me.queued) {
+                    me.queued = true;
+                    sleepers.offer(me);
+                }
+                // Queued before this read of the leader flag, so a leader that releases after it
+                // finds this caller in the queue (all volatile: sequentially consistent).
                 if (completed >= t || leader.get() == 0) {
                     continue;
                 }
@@ -199,10 +209,41 @@ final class GroupCommit {
         }
     }
 
+    /**
+     * Wakes the parked callers whose tickets are now durable, and one that is still waiting, to
+     * lead the next round; the rest stay parked (a caller woken only to park again costs two
+     * context switches on every round, which with dozens of callers is most of the CPU). Every
+     * release calls this, so whenever the leader flag is free a waiting caller is awake or about to
+     * be: none is left parked with nobody to lead its round.
+     */
     private void wakeSleepers() {
-        Thread t;
-        while ((t = sleepers.poll()) != null) {
-            LockSupport.unpark(t);
+        long done = completed;
+        boolean nextLeaderWoken = false;
+        for (int n = sleepers.size(); n > 0; n--) {
+            Sleeper s = sleepers.poll();
+            if (s == null) {
+                break;
+            }
+            if (s.ticket <= done || !nextLeaderWoken) {
+                nextLeaderWoken |= s.ticket > done;
+                s.queued = false;
+                LockSupport.unpark(s.thread);
+            } else {
+                sleepers.offer(s);
+            }
+        }
+    }
+
+    /** A parked caller and the ticket it waits for. */
+    private static final class Sleeper {
+        final Thread thread;
+        final long ticket;
+        /** In the sleepers queue (set by the caller before it offers itself, cleared by whoever wakes it). */
+        volatile boolean queued;
+
+        Sleeper(Thread thread, long ticket) {
+            this.thread = thread;
+            this.ticket = ticket;
         }
     }
 

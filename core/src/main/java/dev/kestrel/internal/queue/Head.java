@@ -96,6 +96,15 @@ final class Head {
         for (int spins = 0; ; ) {
             long h = position();
             Segment s = table.get(Positions.sequence(h));
+            if (s != null && s == appender.current() && Positions.offset(h) >= s.claimedOffset()) {
+                // The head is in the segment being appended to and nothing is claimed at or after
+                // it (a roll would have pushed the tail past the end first): empty, found with two
+                // volatile reads, without entering the segment, so a consumer polling an empty
+                // queue writes nothing shared. (Only the current segment's tail is kept: segments
+                // recovered behind it keep their initial one.)
+                queue.checkOpen();
+                return EMPTY;
+            }
             if (s == null || !s.enter()) {
                 queue.checkOpen();
                 if (h == position()) {

@@ -108,11 +108,11 @@ public final class JournalQueue implements DurableQueue {
         this.counts = new Counts(Limits.of(config.maxItems(), config.maxSize(), rec.liveItems(), rec.liveBytes()),
                 rec.liveItems(), rec.liveBytes());
         if (slot != null) {
-            counts.totalItems.add(slot.totalItems);
+            counts.addTotalBefore(slot.totalItems);
             counts.expired.add(slot.expiredItems);
             counts.discarded.add(slot.discardedItems);
         }
-        counts.totalItems.add(rec.appendedSinceCheckpoint());
+        counts.addTotalBefore(rec.appendedSinceCheckpoint());
         this.reader = new RecordReader(name, counts);
         this.expiry = new Expiry(this, ctx, config.maxAge(), config.expireToQueue(), reader, counts);
         this.expiry.itemMayExpire(); // recovered items may carry expiries; the first sweep finds out
@@ -1070,7 +1070,7 @@ public final class JournalQueue implements DurableQueue {
         // appended "since"; counters read after it include at least what was appended before it.
         long tail = tailPosition();
         long low = retention.lowWater();
-        return new CheckpointDescriptor.Slot(0, low, ctx.clock().millis(), tail, counts.totalItems.sum(),
+        return new CheckpointDescriptor.Slot(0, low, ctx.clock().millis(), tail, counts.totalItems(),
                 counts.expired.sum(), counts.discarded.sum());
     }
 
@@ -1116,7 +1116,7 @@ public final class JournalQueue implements DurableQueue {
         QueueStatsSnapshot v = new QueueStatsSnapshot();
         v.items = counts.items();
         v.bytes = counts.bytes();
-        v.totalItems = counts.totalItems.sum();
+        v.totalItems = counts.totalItems();
         v.expiredItems = counts.expired.sum();
         long[] window = head.window(config.maxMemorySize(), STATS_RECORD_LIMIT);
         long added = outstanding.firstAddedAt();
@@ -1157,7 +1157,7 @@ public final class JournalQueue implements DurableQueue {
 
     /** Items ever added (kept across restarts), without building a whole {@link #stats()}. */
     public long totalItems() {
-        return counts.totalItems.sum();
+        return counts.totalItems();
     }
 
     /** Items skipped because their checksum failed while this queue was open. */
