@@ -24,8 +24,8 @@ import net.openhft.posix.PosixAPI;
  * writer; {@link #writerDone()} unregisters it. A claim that ends past the capacity fails; the
  * writer whose claim straddles the end writes the PADDING. {@link #freeze()} pushes the offset far
  * past the capacity so that every later claim fails, and {@link #pendingWriters()} then tells when
- * the claims made before it are all committed. The tail word sits alone on its cache lines
- * ({@link SegmentTailWord}), away from the readers' count that consumers update.
+ * the claims made before it are all committed. The tail word and the readers' count each sit alone
+ * on their cache lines ({@link SegmentTailWord}).
  *
  * <h2>Reading, and retiring the mapping</h2>
  * A reader brackets its access to the mapped bytes with {@link #enter()} / {@link #exit()}.
@@ -40,7 +40,7 @@ import net.openhft.posix.PosixAPI;
  * ({@link #takeDirty()}) before forcing, so a change made after the take sets it again and is
  * picked up by the next force.
  */
-public final class Segment extends SegmentPadAfterTail {
+public final class Segment extends SegmentPadAfterReaders {
     private static final long PENDING_ONE = 1L << 48;
     private static final long OFFSET_MASK = PENDING_ONE - 1;
     private static final long FROZEN = 1L << 40;
@@ -55,7 +55,7 @@ public final class Segment extends SegmentPadAfterTail {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             TAIL = l.findVarHandle(SegmentTailWord.class, "tail", long.class);
-            READERS = l.findVarHandle(Segment.class, "readers", int.class);
+            READERS = l.findVarHandle(SegmentReadersWord.class, "readers", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -67,8 +67,6 @@ public final class Segment extends SegmentPadAfterTail {
     private final Mapping mapping;
     private final ByteBuffer buf;
 
-    @SuppressWarnings("unused") // accessed through READERS
-    private volatile int readers;
     private volatile boolean retired;
     private volatile boolean dirty;
     private volatile Segment next;
