@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -16,26 +17,33 @@ import java.util.TreeSet;
 /**
  * Checks the acknowledgement logs of a crash test, in the manner of Jepsen's total-queue checker:
  * nothing acknowledged lost, nothing consumed delivered again, nothing delivered that was never
- * put, and per-producer order kept.
+ * put, and per-producer order kept, in every queue.
  *
  * <p>A history is a list of <em>runs</em> (one per child process, then the final drain), each a
- * set of per-thread logs in the grammar described in {@link CrashChild}. A run ends with a kill
+ * set of per-thread logs in the grammar described in {@link CrashChild}. A line may start with the
+ * name of the queue it is about (two characters or more); a line without one is about the unnamed
+ * queue {@code ""}, so a one-queue history needs no names. Each queue is checked on its own, over
+ * the lines about it (and every producer's {@code S} line); a queue named {@code m+x} is a fanout
+ * child of {@code m}: every put acknowledged for {@code m} counts as a put to {@code m+x} too (the
+ * child must exist before the first put, as in {@link CrashChild}). A run ends with a kill
  * ({@code killed}) or cleanly. Because a kill can land between an operation and its log line, the
  * checker separates what the logs prove from what they leave open:
  * <ul>
  *   <li>{@code P p s} proves the put. The put of {@code (p, last acknowledged + 1)} may have taken
- *       effect without its line; it may be delivered, and need not be.
+ *       effect without its line; it may be delivered, and need not be. A producer puts one item at
+ *       a time, so in at most one queue (counting a fanout master and its children as one).
  *   <li>{@code c} without its {@code C}: the confirm may have taken effect; the item may be
  *       delivered again or not (an <em>ambiguous</em> confirm).
  *   <li>{@code O} without {@code c}, or {@code A}: the item was not consumed and must be delivered
  *       again in a later run.
  *   <li>A thread whose last line is {@code q} or {@code o} may have taken one item it never logged
- *       (a <em>dangling</em> poll or open). A dangling poll may have consumed one item for good; a
- *       dangling open may have made one item look undelivered. Each explains at most one otherwise
- *       missing item or one otherwise out-of-order delivery, and is counted when used.
+ *       (a <em>dangling</em> poll or open) from that line's queue. A dangling poll may have consumed
+ *       one item for good; a dangling open may have made one item look undelivered. Each explains
+ *       at most one otherwise missing item (polls only) or one otherwise out-of-order delivery
+ *       (opens first) of its queue, of an item put in its run or earlier, and is counted when used.
  * </ul>
  *
- * <p><b>Order per producer.</b> Items of one producer enter the journal in sequence order and the
+ * <p><b>Order per producer.</b> Items of one producer enter a queue in sequence order and the
  * head takes them in that order, so (1) within one thread of one run, the items of a producer
  * delivered for the first time have increasing sequence numbers, and (2) an item first delivered
  * in run r has a sequence number above every item of its producer delivered in an earlier run.
@@ -56,12 +64,16 @@ final class CrashHistoryChecker {
     private static final byte UNDECODABLE = 'U';
 
     private final List<Run> runs = new ArrayList<>();
+    private final Set<String> expectedQueues = new LinkedHashSet<>();
 
     /** One thread's log of one run: parsed complete lines. */
     static final class ThreadLog {
         final String name;
         private byte[] kinds = new byte[64];
         private long[] keys = new long[64];
+        /** Per line, the index of its queue in {@link #queueNames}. */
+        private short[] queues = new short[64];
+        private final List<String> queueNames = new ArrayList<>();
         private int size;
         private final List<String> undecodable = new ArrayList<>();
         private int tornBytes;
@@ -97,7 +109,14 @@ final class CrashHistoryChecker {
         }
 
         void add(String line) {
-            String[] f = line.split(" ");
+            String queue = "";
+            String rest = line;
+            int space = line.indexOf(' ');
+            if ((space < 0 ? line.length() : space) > 1) {
+                queue = line.substring(0, space < 0 ? line.length() : space);
+                rest = space < 0 ? "" : line.substring(space + 1);
+            }
+            String[] f = rest.split(" ");
             if (f.length == 0 || f[0].length() != 1) {
                 throw new IllegalArgumentException(name + ": malformed log line '" + line + "'");
             }
@@ -110,6 +129,9 @@ final class CrashHistoryChecker {
                     break;
                 case START:
                     expectFields(line, f, 2);
+                    if (!queue.isEmpty()) {
+                        throw new IllegalArgumentException(name + ": a producer's start names no queue: '" + line + "'");
+                    }
                     key = CrashChild.key(Integer.parseInt(f[1]), 0);
                     break;
                 case PUT:
@@ -122,17 +144,28 @@ final class CrashHistoryChecker {
                     break;
                 case UNDECODABLE:
                     key = undecodable.size();
-                    undecodable.add(line.substring(Math.min(2, line.length())));
+                    undecodable.add(rest.substring(Math.min(2, rest.length())));
                     break;
                 default:
                     throw new IllegalArgumentException(name + ": unknown log line '" + line + "'");
             }
+            append(kind, key, queue);
+        }
+
+        private void append(byte kind, long key, String queue) {
             if (size == kinds.length) {
                 kinds = Arrays.copyOf(kinds, size * 2);
                 keys = Arrays.copyOf(keys, size * 2);
+                queues = Arrays.copyOf(queues, size * 2);
+            }
+            int q = queueNames.indexOf(queue);
+            if (q < 0) {
+                q = queueNames.size();
+                queueNames.add(queue);
             }
             kinds[size] = kind;
             keys[size] = key;
+            queues[size] = (short) q;
             size++;
         }
 
@@ -140,6 +173,52 @@ final class CrashHistoryChecker {
             if (f.length != n) {
                 throw new IllegalArgumentException(name + ": malformed log line '" + line + "'");
             }
+        }
+
+        private String queueAt(int i) {
+            return queueNames.get(queues[i]);
+        }
+
+        /**
+         * The lines about {@code queue}: producer starts, puts to {@code putQueue} (the queue or its
+         * fanout master), and everything else about {@code queue}. A trailing open or poll intent
+         * that was not this log's last line is left out: the thread went on, so it is no dangling
+         * operation. The view has no torn bytes (they are counted once, on the whole log).
+         */
+        ThreadLog view(String queue, String putQueue) {
+            ThreadLog v = new ThreadLog(name);
+            int lastOwn = -1;
+            for (int i = 0; i < size; i++) {
+                byte k = kinds[i];
+                String q = queueAt(i);
+                boolean in = k == START || (k == PUT ? q.equals(putQueue) : q.equals(queue));
+                if (!in) {
+                    continue;
+                }
+                long key = keys[i];
+                if (k == UNDECODABLE) {
+                    key = v.undecodable.size();
+                    v.undecodable.add(undecodable.get((int) keys[i]));
+                }
+                v.append(k, key, q);
+                lastOwn = i;
+            }
+            if (v.size > 0 && lastOwn != size - 1
+                    && (v.kinds[v.size - 1] == OPEN_INTENT || v.kinds[v.size - 1] == POLL_INTENT)) {
+                v.size--;
+            }
+            return v;
+        }
+
+        /** The queues this log's lines name ({@code ""} for lines without a name); starts excluded. */
+        Set<String> queues() {
+            Set<String> out = new LinkedHashSet<>();
+            for (int i = 0; i < size; i++) {
+                if (kinds[i] != START) {
+                    out.add(queueAt(i));
+                }
+            }
+            return out;
         }
 
         int lines() {
@@ -184,8 +263,27 @@ final class CrashHistoryChecker {
         runs.add(new Run(runs.size(), label, threads, killed, strictOrder));
     }
 
-    /** What the checker found. Lists hold one message per problem item (capped for printing). */
+    /**
+     * Checks these queues even if no line names them (a queue nobody read, such as a fanout child
+     * the drain forgot, then loses every item put to it).
+     */
+    void expectQueues(List<String> queues) {
+        expectedQueues.addAll(queues);
+    }
+
+    /** The queue whose puts reach {@code queue}: its fanout master ({@code m} for {@code m+x}), or itself. */
+    static String putQueueOf(String queue) {
+        int plus = queue.indexOf('+');
+        return plus < 0 ? queue : queue.substring(0, plus);
+    }
+
+    /**
+     * What the checker found. Lists hold one message per problem item (capped for printing); a
+     * message about a named queue starts with {@code queue=<name>}. The result of {@link #check()}
+     * holds the totals and, in {@link #perQueue}, each queue's own.
+     */
     static final class Result {
+        final String queue;
         long producers;
         long putsAcknowledged;
         long putsInFlight;
@@ -212,10 +310,53 @@ final class CrashHistoryChecker {
         final List<String> reordered = new ArrayList<>();
         final List<String> strictOrderViolations = new ArrayList<>();
         final List<String> malformed = new ArrayList<>();
+        /** Each queue's result, by name (in the total only). */
+        final Map<String, Result> perQueue = new LinkedHashMap<>();
+        /** Producers whose unacknowledged in-flight put was delivered from this queue. */
+        final Set<Integer> inFlightDeliveredBy = new HashSet<>();
+
+        Result(String queue) {
+            this.queue = queue;
+        }
 
         boolean valid() {
             return lost.isEmpty() && duplicated.isEmpty() && unexpected.isEmpty() && reordered.isEmpty()
                     && strictOrderViolations.isEmpty() && malformed.isEmpty();
+        }
+
+        /** Adds a queue's counts and problems to this total. */
+        private void add(Result q, boolean countPuts) {
+            if (countPuts) {
+                putsAcknowledged += q.putsAcknowledged;
+            }
+            opens += q.opens;
+            confirms += q.confirms;
+            polls += q.polls;
+            aborts += q.aborts;
+            consumedInStrictRuns += q.consumedInStrictRuns;
+            deliveredItems += q.deliveredItems;
+            redeliveries += q.redeliveries;
+            openAtKill += q.openAtKill;
+            redeliveredAfterKill += q.redeliveredAfterKill;
+            ambiguousConfirms += q.ambiguousConfirms;
+            ambiguousConfirmsRedelivered += q.ambiguousConfirmsRedelivered;
+            danglingOpens += q.danglingOpens;
+            danglingPolls += q.danglingPolls;
+            missingExplainedByDanglingPoll += q.missingExplainedByDanglingPoll;
+            reordersExplainedByDangling += q.reordersExplainedByDangling;
+            String prefix = q.queue.isEmpty() ? "" : "queue=" + q.queue + " ";
+            addAll(lost, prefix, q.lost);
+            addAll(duplicated, prefix, q.duplicated);
+            addAll(unexpected, prefix, q.unexpected);
+            addAll(reordered, prefix, q.reordered);
+            addAll(strictOrderViolations, prefix, q.strictOrderViolations);
+            addAll(malformed, prefix, q.malformed);
+        }
+
+        private static void addAll(List<String> to, String prefix, List<String> from) {
+            for (String s : from) {
+                to.add(prefix + s);
+            }
         }
 
         String summary() {
@@ -246,6 +387,11 @@ final class CrashHistoryChecker {
                     .append(" reordered=").append(reordered.size())
                     .append(" strictOrderViolations=").append(strictOrderViolations.size())
                     .append(" malformed=").append(malformed.size());
+            if (perQueue.size() > 1 || (perQueue.size() == 1 && !perQueue.containsKey(""))) {
+                for (Result q : perQueue.values()) {
+                    sb.append("\n  ").append(q.queueLine());
+                }
+            }
             list(sb, "lost", lost);
             list(sb, "duplicated", duplicated);
             list(sb, "unexpected", unexpected);
@@ -253,6 +399,16 @@ final class CrashHistoryChecker {
             list(sb, "strictOrderViolations", strictOrderViolations);
             list(sb, "malformed", malformed);
             return sb.toString();
+        }
+
+        /** One line of this queue's figures. */
+        String queueLine() {
+            return String.format("queue=%-9s putsAcknowledged=%d opens=%d confirms=%d polls=%d aborts=%d drained=%d"
+                            + " openAtKill=%d redeliveredAfterKill=%d ambiguousConfirms=%d"
+                            + " | lost=%d duplicated=%d unexpected=%d reordered=%d strictOrderViolations=%d",
+                    queue, putsAcknowledged, opens, confirms, polls, aborts, consumedInStrictRuns, openAtKill,
+                    redeliveredAfterKill, ambiguousConfirms, lost.size(), duplicated.size(), unexpected.size(),
+                    reordered.size(), strictOrderViolations.size());
         }
 
         private static void list(StringBuilder sb, String name, List<String> l) {
@@ -310,9 +466,64 @@ final class CrashHistoryChecker {
         }
     }
 
+    /** Checks every queue of the history; the result holds the totals and each queue's own. */
     Result check() {
-        Result res = new Result();
-        Map<Integer, Producer> producers = producers(res);
+        Result total = new Result("");
+        Set<String> queues = new LinkedHashSet<>(expectedQueues);
+        Set<Integer> producerIds = new TreeSet<>();
+        for (Run run : runs) {
+            for (ThreadLog t : run.threads) {
+                if (t.tornBytes > 0) {
+                    total.tornLines++;
+                    if (!run.killed) {
+                        total.malformed.add(run + " " + t.name + ": last line cut short in a run that was not killed");
+                    }
+                }
+                queues.addAll(t.queues());
+                for (int i = 0; i < t.size; i++) {
+                    if (t.kinds[i] == START) {
+                        producerIds.add(CrashChild.producer(t.keys[i]));
+                    }
+                }
+            }
+        }
+        total.producers = producerIds.size();
+        total.putsInFlight = producerIds.size();
+
+        // Per producer, the put queues whose in-flight item was delivered (a master and its
+        // fanout children share one put).
+        Map<Integer, Set<String>> inFlightFrom = new TreeMap<>();
+        for (String queue : queues) {
+            String putQueue = putQueueOf(queue);
+            List<Run> views = new ArrayList<>();
+            for (Run run : runs) {
+                List<ThreadLog> threads = new ArrayList<>();
+                for (ThreadLog t : run.threads) {
+                    threads.add(t.view(queue, putQueue));
+                }
+                views.add(new Run(run.index, run.label, threads, run.killed, run.strictOrder));
+            }
+            Result r = new Result(queue);
+            checkQueue(views, r);
+            total.perQueue.put(queue, r);
+            total.add(r, putQueue.equals(queue));
+            for (int p : r.inFlightDeliveredBy) {
+                inFlightFrom.computeIfAbsent(p, k -> new TreeSet<>()).add(putQueue);
+            }
+        }
+        for (Map.Entry<Integer, Set<String>> e : inFlightFrom.entrySet()) {
+            total.putsInFlightDelivered += e.getValue().size();
+            if (e.getValue().size() > 1) {
+                total.unexpected.add("producer " + e.getKey() + ": unacknowledged puts delivered from queues "
+                        + e.getValue() + ", but a producer has at most one put in flight");
+            }
+        }
+        return total;
+    }
+
+    /** The check of one queue, over its views of the runs (see {@link ThreadLog#view}). */
+    private static void checkQueue(List<Run> runs, Result res) {
+        Map<Integer, Producer> producers = producers(runs, res);
         Map<Long, Item> items = new HashMap<>();
         Map<Integer, Integer> maxDeliveredBefore = new HashMap<>();
         List<Dangling> dangling = new ArrayList<>();
@@ -322,12 +533,6 @@ final class CrashHistoryChecker {
             List<long[]> deliveriesByThread = new ArrayList<>();
             List<Dangling> danglingHere = new ArrayList<>();
             for (ThreadLog t : run.threads) {
-                if (t.tornBytes > 0) {
-                    res.tornLines++;
-                    if (!run.killed) {
-                        res.malformed.add(run + " " + t.name + ": last line cut short in a run that was not killed");
-                    }
-                }
                 for (String u : t.undecodable) {
                     res.unexpected.add(run + " " + t.name + ": delivered bytes that are no item: " + u);
                 }
@@ -370,6 +575,7 @@ final class CrashHistoryChecker {
                         res.deliveredItems++;
                         if (seq == p.lastAcked + 1) {
                             res.putsInFlightDelivered++;
+                            res.inFlightDeliveredBy.add(CrashChild.producer(key));
                         }
                         if (a.deliveries == 1) {
                             fresh.add(key);
@@ -402,8 +608,9 @@ final class CrashHistoryChecker {
                 }
             }
 
-            // Order.
+            // Order. Each violation with the run its item was put in (see takeForReorder).
             List<String> violations = new ArrayList<>();
+            List<Integer> violationPutRuns = new ArrayList<>();
             for (int ti = 0; ti < run.threads.size(); ti++) {
                 long[] seqOf = deliveriesByThread.get(ti);
                 Map<Integer, Integer> lastFresh = new HashMap<>();
@@ -416,6 +623,7 @@ final class CrashHistoryChecker {
                         if (last != null && s <= last) {
                             violations.add(run + " " + run.threads.get(ti).name + ": " + id(key)
                                     + " delivered for the first time after " + id(CrashChild.key(p, last)));
+                            violationPutRuns.add(producers.get(p).run);
                         }
                         lastFresh.put(p, last == null ? s : Math.max(last, s));
                     }
@@ -435,10 +643,12 @@ final class CrashHistoryChecker {
                 if (before != null && CrashChild.sequence(key) < before) {
                     violations.add(run + ": " + id(key) + " delivered for the first time, but "
                             + id(CrashChild.key(p, before)) + " was delivered in an earlier run");
+                    violationPutRuns.add(producers.get(p).run);
                 }
             }
-            for (String v : violations) {
-                Dangling d = take(dangling, run.index);
+            for (int vi = 0; vi < violations.size(); vi++) {
+                String v = violations.get(vi);
+                Dangling d = takeForReorder(dangling, violationPutRuns.get(vi), run.index);
                 if (d != null) {
                     res.reordersExplainedByDangling++;
                 } else {
@@ -487,7 +697,6 @@ final class CrashHistoryChecker {
                 }
             }
         }
-        return res;
     }
 
     private static void duplicate(Result res, Item st, String message) {
@@ -497,15 +706,29 @@ final class CrashHistoryChecker {
         }
     }
 
-    /** Any unused dangling open or poll of a run before {@code run}. */
-    private static Dangling take(List<Dangling> dangling, int run) {
+    /**
+     * An unused dangling open or poll that may have taken an item put in run {@code from} before
+     * run {@code before}: one of a run in between. Opens first, since only a poll can explain a
+     * missing item; among either, the earliest run (reorders come in run order, so this leaves the
+     * later operations, which more items can use, to the later reorders).
+     */
+    private static Dangling takeForReorder(List<Dangling> dangling, int from, int before) {
+        Dangling poll = null;
         for (Dangling d : dangling) {
-            if (!d.used && d.run < run) {
-                d.used = true;
-                return d;
+            if (!d.used && d.run >= from && d.run < before) {
+                if (!d.poll) {
+                    d.used = true;
+                    return d;
+                }
+                if (poll == null) {
+                    poll = d;
+                }
             }
         }
-        return null;
+        if (poll != null) {
+            poll.used = true;
+        }
+        return poll;
     }
 
     /** An unused dangling poll of {@code run} or later (it may have consumed an item put by then). */
@@ -520,7 +743,7 @@ final class CrashHistoryChecker {
     }
 
     /** Collects producers and validates their logs. */
-    private Map<Integer, Producer> producers(Result res) {
+    private static Map<Integer, Producer> producers(List<Run> runs, Result res) {
         Map<Integer, Producer> producers = new HashMap<>();
         for (Run run : runs) {
             for (ThreadLog t : run.threads) {
