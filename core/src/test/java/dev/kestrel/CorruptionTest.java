@@ -121,12 +121,7 @@ class CorruptionTest {
     }
 
     static List<byte[]> items() {
-        Random r = new Random(SEED);
-        List<byte[]> items = new ArrayList<>();
-        for (int i = 0; i < ITEMS; i++) {
-            items.add(DamageKit.payload(i, 8 + r.nextInt(1200)));
-        }
-        return items;
+        return DamageKit.items(SEED, ITEMS);
     }
 
     @BeforeAll

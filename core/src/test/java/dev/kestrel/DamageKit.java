@@ -45,6 +45,16 @@ final class DamageKit {
 
     // ---- payloads ------------------------------------------------------------------------------
 
+    /** {@code count} items for a damage test: item i is {@link #payload}(i, 8 to 1,207 bytes drawn from {@code seed}). */
+    static List<byte[]> items(long seed, int count) {
+        Random r = new Random(seed);
+        List<byte[]> items = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            items.add(payload(i, 8 + r.nextInt(1200)));
+        }
+        return items;
+    }
+
     /**
      * The payload of item {@code index}: its index and size (8 bytes), then bytes that are never
      * zero (so that zeroing any byte of a payload always changes it), derived from the index.

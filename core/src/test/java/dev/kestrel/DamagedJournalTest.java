@@ -161,12 +161,7 @@ class DamagedJournalTest {
     }
 
     static List<byte[]> items() {
-        Random r = new Random(CONTENT_SEED);
-        List<byte[]> items = new ArrayList<>();
-        for (int i = 0; i < ITEMS; i++) {
-            items.add(DamageKit.payload(i, 8 + r.nextInt(1200)));
-        }
-        return items;
+        return DamageKit.items(CONTENT_SEED, ITEMS);
     }
 
     @BeforeAll
@@ -586,16 +581,7 @@ class DamagedJournalTest {
         }
 
         // statistics agree with the log
-        int crcLines = JournalImage.reportedCrcMismatches(log);
-        long droppedLogged = JournalImage.reportedDroppedBytes(log, capacities);
-        if (stats.recoveryCorruptRecords() != crcLines) {
-            problems.add("STATS recoveryCorruptRecords=" + stats.recoveryCorruptRecords() + " but " + crcLines
-                    + " CRC mismatches logged: " + log);
-        }
-        if (stats.recoveryDroppedBytes() != droppedLogged) {
-            problems.add("STATS recoveryDroppedBytes=" + stats.recoveryDroppedBytes() + " but the log accounts for "
-                    + droppedLogged + ": " + log);
-        }
+        JournalImage.checkStatsAgreeWithLog(stats, log, capacities, problems);
         t.droppedRecords += stats.recoveryCorruptRecords();
         t.droppedBytes += stats.recoveryDroppedBytes();
         if (size != first.size()) {

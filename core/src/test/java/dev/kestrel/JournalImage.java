@@ -296,6 +296,25 @@ final class JournalImage {
     }
 
     /**
+     * Checks that the recovery statistics agree with the recovery log (every CRC mismatch and every
+     * dropped byte logged is counted, and nothing else), adding a line to {@code problems} for each
+     * disagreement.
+     */
+    static void checkStatsAgreeWithLog(QueueStats stats, List<String> log, Map<String, Integer> capacities,
+                                       List<String> problems) {
+        int crcLines = reportedCrcMismatches(log);
+        long droppedLogged = reportedDroppedBytes(log, capacities);
+        if (stats.recoveryCorruptRecords() != crcLines) {
+            problems.add("STATS recoveryCorruptRecords=" + stats.recoveryCorruptRecords() + " but " + crcLines
+                    + " CRC mismatches logged: " + log);
+        }
+        if (stats.recoveryDroppedBytes() != droppedLogged) {
+            problems.add("STATS recoveryDroppedBytes=" + stats.recoveryDroppedBytes() + " but the log accounts for "
+                    + droppedLogged + ": " + log);
+        }
+    }
+
+    /**
      * The bytes the ERROR lines of recovery say were made unreachable, counted the way
      * {@link QueueStats#recoveryDroppedBytes()} documents it (damaged regions and torn tails; zero
      * regions and unfinished appends are not counted).

@@ -505,16 +505,7 @@ class PowerLossTest {
 
             // the statistics agree with the log
             QueueStats st = stats[0];
-            int crcLines = JournalImage.reportedCrcMismatches(recoveryLog);
-            long droppedLogged = JournalImage.reportedDroppedBytes(recoveryLog, capacities);
-            if (st.recoveryCorruptRecords() != crcLines) {
-                problems.add("STATS recoveryCorruptRecords=" + st.recoveryCorruptRecords() + " but " + crcLines
-                        + " CRC mismatches logged: " + recoveryLog);
-            }
-            if (st.recoveryDroppedBytes() != droppedLogged) {
-                problems.add("STATS recoveryDroppedBytes=" + st.recoveryDroppedBytes() + " but the log accounts for "
-                        + droppedLogged + ": " + recoveryLog);
-            }
+            JournalImage.checkStatsAgreeWithLog(st, recoveryLog, capacities, problems);
             tally.droppedRecords += st.recoveryCorruptRecords();
             tally.droppedBytes += st.recoveryDroppedBytes();
             return problems;
