@@ -10,6 +10,7 @@ import org.jetbrains.kotlinx.lincheck.LinChecker;
 import org.jetbrains.kotlinx.lincheck.annotations.Operation;
 import org.jetbrains.kotlinx.lincheck.annotations.Validate;
 import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,6 +24,11 @@ import org.junit.jupiter.api.Test;
  * that every asynchronous completion fired, after its change was durable.
  */
 public class GroupCommitLincheckTest {
+
+    @BeforeAll
+    static void needsModelChecking() {
+        LincheckSupport.assumeModelCheckingRuns(GroupCommitLincheckTest.class);
+    }
     private static final int MAX_CHANGES = 16;
 
     private final AtomicIntegerArray written = new AtomicIntegerArray(MAX_CHANGES);

@@ -10,6 +10,7 @@ import org.jetbrains.kotlinx.lincheck.annotations.Param;
 import org.jetbrains.kotlinx.lincheck.paramgen.IntGen;
 import org.jetbrains.kotlinx.lincheck.paramgen.ThreadIdGen;
 import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,6 +25,11 @@ import org.junit.jupiter.api.Test;
 @Param(name = "thread", gen = ThreadIdGen.class)
 @Param(name = "item", gen = IntGen.class, conf = "0:4")
 public class LeaseRegistryLincheckTest {
+
+    @BeforeAll
+    static void needsModelChecking() {
+        LincheckSupport.assumeModelCheckingRuns(LeaseRegistryLincheckTest.class);
+    }
     static final int THREADS = 3;
     /** One item per scenario thread (init part, parallel threads, post part). */
     static final int ITEMS = THREADS + 2;

@@ -6,6 +6,7 @@ import org.jetbrains.kotlinx.lincheck.annotations.Param;
 import org.jetbrains.kotlinx.lincheck.paramgen.IntGen;
 import org.jetbrains.kotlinx.lincheck.paramgen.ThreadIdGen;
 import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,6 +17,11 @@ import org.junit.jupiter.api.Test;
  * made it releases it, so a release always gives back a reservation that exists.
  */
 public class LimitsLincheckTest {
+
+    @BeforeAll
+    static void needsModelChecking() {
+        LincheckSupport.assumeModelCheckingRuns(LimitsLincheckTest.class);
+    }
     static final int THREADS = 3;
 
     /** Invariant: with {@code maxItems} alone, a reservation succeeds exactly when fewer than maxItems are held. */

@@ -12,6 +12,7 @@ import org.jetbrains.kotlinx.lincheck.annotations.Validate;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionScenario;
 import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
 import org.jetbrains.kotlinx.lincheck.verifier.EpsilonVerifier;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,6 +27,11 @@ import org.junit.jupiter.api.Test;
  * waiter count came back to zero.
  */
 public class WaitersLincheckTest {
+
+    @BeforeAll
+    static void needsModelChecking() {
+        LincheckSupport.assumeModelCheckingRuns(WaitersLincheckTest.class);
+    }
     private final Waiters waiters = new Waiters();
     /** Items committed to the journal stand-in and not yet taken. */
     private final AtomicInteger items = new AtomicInteger();
