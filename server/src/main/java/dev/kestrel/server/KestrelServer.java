@@ -1,0 +1,170 @@
+package dev.kestrel.server;
+
+import dev.kestrel.QueueStore;
+import dev.kestrel.server.internal.memcache.MemcacheChannelInitializer;
+import dev.kestrel.server.internal.net.ServerCounters;
+import dev.kestrel.server.internal.net.Transport;
+import dev.kestrel.server.internal.queues.QueueRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Kestrel-compatible queue server: Kestrel's memcache protocol over the durable queues of a
+ * {@link QueueStore} in {@link ServerSettings#dataDirectory()}.
+ *
+ * <h2>Guarantees</h2>
+ * <ul>
+ *   <li><b>{@code STORED} means durable.</b> A {@code set} is answered only once the item is as
+ *       durable as its queue's sync policy promises (Kestrel answered before its journal was
+ *       forced).
+ *   <li><b>No event-loop thread blocks or forces.</b> Puts, gets (also those waiting with
+ *       {@code /t=}), reliable reads and confirms use the queues' asynchronous operations and reply
+ *       when they complete; a waiting get costs no thread. Opening a queue, flushing, deleting and
+ *       statistics run on a small pool of admin threads.
+ *   <li><b>Replies in request order.</b> A connection's requests are executed one after another, so
+ *       pipelining clients get their replies in order.
+ *   <li><b>Open reads come back.</b> When a connection closes, for whatever reason, every read it held
+ *       open returns to the head of its queue.
+ *   <li><b>Bounded input.</b> A request line longer than {@link ServerSettings#maxLineLength()} or an
+ *       item declared larger than {@link ServerSettings#maxItemSize()} is answered with
+ *       {@code CLIENT_ERROR} and the connection is closed; nothing larger is ever buffered.
+ * </ul>
+ *
+ * <p>{@link #close()} stops accepting, closes every connection (returning their open reads) and
+ * closes the store (syncing the journals).
+ */
+public final class KestrelServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(KestrelServer.class);
+
+    /** The version this server reports ({@code version}, {@code stats}). */
+    public static final String VERSION = readVersion();
+
+    private final ServerSettings settings;
+    private final QueueStore store;
+    private final QueueRegistry queues;
+    private final ServerCounters counters;
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final ChannelGroup channels = new DefaultChannelGroup("kestrel-connections", GlobalEventExecutor.INSTANCE);
+    private final Channel memcacheChannel;
+    private volatile boolean closed;
+
+    private KestrelServer(ServerSettings settings, QueueStore store) throws InterruptedException {
+        this.settings = settings;
+        this.store = store;
+        this.queues = new QueueRegistry(store);
+        this.counters = new ServerCounters();
+        this.bossGroup = Transport.eventLoopGroup(1, "kestrel-accept");
+        this.workerGroup = Transport.eventLoopGroup(0, "kestrel-io");
+        try {
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(bossGroup, workerGroup)
+                    .channel(Transport.serverChannelClass())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new MemcacheChannelInitializer(settings, queues, counters, channels));
+            memcacheChannel = b.bind(new InetSocketAddress(settings.host(), settings.memcachePort())).sync().channel();
+        } catch (InterruptedException | RuntimeException e) {
+            shutdownGroups();
+            queues.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens the store in {@link ServerSettings#dataDirectory()} and starts listening.
+     *
+     * @param settings what to listen on and the limits
+     * @return the running server
+     * @throws IllegalStateException if the data directory is owned by another store
+     * @throws InterruptedException if interrupted while binding
+     */
+    public static KestrelServer start(ServerSettings settings) throws InterruptedException {
+        QueueStore store = QueueStore.open(settings.dataDirectory());
+        try {
+            KestrelServer server = new KestrelServer(settings, store);
+            LOG.info("kestrel-server {} listening: memcache={} transport={} data={}", VERSION,
+                    server.memcacheChannel.localAddress(), Transport.name(), settings.dataDirectory().toAbsolutePath());
+            if (settings.textPort() != 0) {
+                LOG.warn("text protocol (port {}) is not served yet", settings.textPort());
+            }
+            return server;
+        } catch (InterruptedException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The port the memcache protocol listens on (the ephemeral one chosen when configured as 0).
+     *
+     * @return the port
+     */
+    public int memcachePort() {
+        return ((InetSocketAddress) memcacheChannel.localAddress()).getPort();
+    }
+
+    /**
+     * The settings the server runs with.
+     *
+     * @return the settings
+     */
+    public ServerSettings settings() {
+        return settings;
+    }
+
+    /**
+     * The store behind the server.
+     *
+     * @return the store
+     */
+    public QueueStore store() {
+        return store;
+    }
+
+    /** Stops accepting, closes every connection (their open reads return), closes the store. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        memcacheChannel.close().awaitUninterruptibly();
+        channels.close().awaitUninterruptibly();
+        shutdownGroups();
+        queues.close();
+        store.close();
+        LOG.info("kestrel-server stopped");
+    }
+
+    private void shutdownGroups() {
+        bossGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly();
+        workerGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+
+    private static String readVersion() {
+        try (InputStream in = KestrelServer.class.getResourceAsStream("version.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
