@@ -94,7 +94,9 @@ public final class KestrelServer implements AutoCloseable {
      * @throws InterruptedException if interrupted while binding
      */
     public static KestrelServer start(ServerSettings settings) throws InterruptedException {
-        QueueStore store = QueueStore.open(settings.dataDirectory());
+        QueueStore.Builder builder = QueueStore.builder(settings.dataDirectory()).defaults(settings.queueDefaults());
+        settings.queues().forEach(builder::queue);
+        QueueStore store = builder.open();
         try {
             KestrelServer server = new KestrelServer(settings, store);
             LOG.info("kestrel-server {} listening: memcache={} transport={} data={}", VERSION,

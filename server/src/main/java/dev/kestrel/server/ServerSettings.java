@@ -1,6 +1,10 @@
 package dev.kestrel.server;
 
+import dev.kestrel.QueueConfig;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -33,9 +37,11 @@ public final class ServerSettings {
     private final int maxLineLength;
     private final int maxItemSize;
     private final int maxOpenReads;
+    private final QueueConfig queueDefaults;
+    private final Map<String, QueueConfig> queues;
 
     private ServerSettings(Path dataDirectory, String host, int memcachePort, int textPort, int maxLineLength, int maxItemSize,
-            int maxOpenReads) {
+            int maxOpenReads, QueueConfig queueDefaults, Map<String, QueueConfig> queues) {
         this.dataDirectory = Objects.requireNonNull(dataDirectory, "dataDirectory");
         this.host = Objects.requireNonNull(host, "host");
         this.memcachePort = checkPort(memcachePort, "memcachePort");
@@ -43,6 +49,8 @@ public final class ServerSettings {
         this.maxLineLength = positive(maxLineLength, "maxLineLength");
         this.maxItemSize = positive(maxItemSize, "maxItemSize");
         this.maxOpenReads = positive(maxOpenReads, "maxOpenReads");
+        this.queueDefaults = Objects.requireNonNull(queueDefaults, "queueDefaults");
+        this.queues = Collections.unmodifiableMap(new LinkedHashMap<>(queues));
     }
 
     /**
@@ -53,7 +61,7 @@ public final class ServerSettings {
      */
     public static ServerSettings defaults(Path dataDirectory) {
         return new ServerSettings(dataDirectory, "127.0.0.1", DEFAULT_MEMCACHE_PORT, DEFAULT_TEXT_PORT, DEFAULT_MAX_LINE_LENGTH,
-                DEFAULT_MAX_ITEM_SIZE, DEFAULT_MAX_OPEN_READS);
+                DEFAULT_MAX_ITEM_SIZE, DEFAULT_MAX_OPEN_READS, QueueConfig.defaults(), Map.of());
     }
 
     private static int checkPort(int port, String what) {
@@ -110,7 +118,7 @@ public final class ServerSettings {
      * @return a copy with that address
      */
     public ServerSettings withHost(String value) {
-        return new ServerSettings(dataDirectory, value, memcachePort, textPort, maxLineLength, maxItemSize, maxOpenReads);
+        return new ServerSettings(dataDirectory, value, memcachePort, textPort, maxLineLength, maxItemSize, maxOpenReads, queueDefaults, queues);
     }
 
     /**
@@ -118,7 +126,7 @@ public final class ServerSettings {
      * @return a copy with that port
      */
     public ServerSettings withMemcachePort(int value) {
-        return new ServerSettings(dataDirectory, host, value, textPort, maxLineLength, maxItemSize, maxOpenReads);
+        return new ServerSettings(dataDirectory, host, value, textPort, maxLineLength, maxItemSize, maxOpenReads, queueDefaults, queues);
     }
 
     /**
@@ -126,7 +134,7 @@ public final class ServerSettings {
      * @return a copy with that port
      */
     public ServerSettings withTextPort(int value) {
-        return new ServerSettings(dataDirectory, host, memcachePort, value, maxLineLength, maxItemSize, maxOpenReads);
+        return new ServerSettings(dataDirectory, host, memcachePort, value, maxLineLength, maxItemSize, maxOpenReads, queueDefaults, queues);
     }
 
     /**
@@ -134,7 +142,7 @@ public final class ServerSettings {
      * @return a copy with that limit
      */
     public ServerSettings withMaxLineLength(int value) {
-        return new ServerSettings(dataDirectory, host, memcachePort, textPort, value, maxItemSize, maxOpenReads);
+        return new ServerSettings(dataDirectory, host, memcachePort, textPort, value, maxItemSize, maxOpenReads, queueDefaults, queues);
     }
 
     /**
@@ -142,7 +150,7 @@ public final class ServerSettings {
      * @return a copy with that limit
      */
     public ServerSettings withMaxItemSize(int value) {
-        return new ServerSettings(dataDirectory, host, memcachePort, textPort, maxLineLength, value, maxOpenReads);
+        return new ServerSettings(dataDirectory, host, memcachePort, textPort, maxLineLength, value, maxOpenReads, queueDefaults, queues);
     }
 
     /**
@@ -150,7 +158,36 @@ public final class ServerSettings {
      * @return a copy with that limit
      */
     public ServerSettings withMaxOpenReads(int value) {
-        return new ServerSettings(dataDirectory, host, memcachePort, textPort, maxLineLength, maxItemSize, value);
+        return new ServerSettings(dataDirectory, host, memcachePort, textPort, maxLineLength, maxItemSize, value, queueDefaults, queues);
+    }
+
+    /** @return the configuration of every queue without one of its own */
+    public QueueConfig queueDefaults() {
+        return queueDefaults;
+    }
+
+    /** @return the queues' own configurations, by name */
+    public Map<String, QueueConfig> queues() {
+        return queues;
+    }
+
+    /**
+     * @param value the configuration of every queue without one of its own
+     * @return a copy with those defaults
+     */
+    public ServerSettings withQueueDefaults(QueueConfig value) {
+        return new ServerSettings(dataDirectory, host, memcachePort, textPort, maxLineLength, maxItemSize, maxOpenReads, value, queues);
+    }
+
+    /**
+     * @param name a queue's name
+     * @param config its own configuration (over the defaults)
+     * @return a copy with that queue configured
+     */
+    public ServerSettings withQueue(String name, QueueConfig config) {
+        Map<String, QueueConfig> m = new LinkedHashMap<>(queues);
+        m.put(name, config);
+        return new ServerSettings(dataDirectory, host, memcachePort, textPort, maxLineLength, maxItemSize, maxOpenReads, queueDefaults, m);
     }
 
     @Override

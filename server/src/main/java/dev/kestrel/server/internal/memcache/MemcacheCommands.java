@@ -268,6 +268,9 @@ final class MemcacheCommands {
 
     private Reply failure(Throwable t) {
         Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (e instanceof java.util.concurrent.CancellationException) {
+            return Replies.NONE; // the connection closed while the request waited
+        }
         if (e instanceof IllegalArgumentException) {
             return Replies.clientError(e.getMessage(), false);
         }
