@@ -1,6 +1,7 @@
 package dev.kestrel.server;
 
 import dev.kestrel.QueueStore;
+import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.memcache.MemcacheChannelInitializer;
 import dev.kestrel.server.internal.net.ServerCounters;
 import dev.kestrel.server.internal.net.Transport;
@@ -17,6 +18,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,12 +62,13 @@ public final class KestrelServer implements AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final ChannelGroup channels = new DefaultChannelGroup("kestrel-connections", GlobalEventExecutor.INSTANCE);
     private final Channel memcacheChannel;
+    private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean closed;
 
     private KestrelServer(ServerSettings settings, QueueStore store) throws InterruptedException {
         this.settings = settings;
         this.store = store;
-        this.queues = new QueueRegistry(store);
+        this.queues = new QueueRegistry(store, settings.maxQueues());
         this.counters = new ServerCounters();
         this.bossGroup = Transport.eventLoopGroup(1, "kestrel-accept");
         this.workerGroup = Transport.eventLoopGroup(0, "kestrel-io");
@@ -76,7 +79,8 @@ public final class KestrelServer implements AutoCloseable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new MemcacheChannelInitializer(settings, queues, counters, channels));
+                    .childHandler(new MemcacheChannelInitializer(
+                            new ServerContext(settings, queues, counters, this::closeInBackground), channels));
             memcacheChannel = b.bind(new InetSocketAddress(settings.host(), settings.memcachePort())).sync().channel();
         } catch (InterruptedException | RuntimeException e) {
             shutdownGroups();
@@ -138,19 +142,51 @@ public final class KestrelServer implements AutoCloseable {
         return store;
     }
 
-    /** Stops accepting, closes every connection (their open reads return), closes the store. Idempotent. */
+    /**
+     * Stops gracefully: stops accepting, lets every connection finish the request it is running
+     * (up to 5 seconds; a wait for an item ends at once), closes the connections (their open reads
+     * return to their queues), then closes the store (syncing and closing the journals). Idempotent;
+     * returns when the server has stopped.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        memcacheChannel.close().awaitUninterruptibly();
-        channels.close().awaitUninterruptibly();
-        shutdownGroups();
-        queues.close();
-        store.close();
-        LOG.info("kestrel-server stopped");
+        try {
+            memcacheChannel.close().awaitUninterruptibly();
+            for (Channel ch : channels) {
+                MemcacheChannelInitializer.stopGracefully(ch);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            for (Channel ch : channels) {
+                ch.closeFuture().awaitUninterruptibly(Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            }
+            channels.close().awaitUninterruptibly();
+            shutdownGroups();
+            queues.close();
+            store.close();
+            LOG.info("kestrel-server stopped");
+        } finally {
+            terminated.countDown();
+        }
+    }
+
+    /** {@link #close()} on a new thread (the {@code shutdown} command runs on an event loop, which close waits for). */
+    private void closeInBackground() {
+        Thread t = new Thread(this::close, "kestrel-shutdown");
+        t.setDaemon(false);
+        t.start();
+    }
+
+    /**
+     * Waits until the server has stopped (by {@link #close()} or the {@code shutdown} command).
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
     }
 
     private void shutdownGroups() {

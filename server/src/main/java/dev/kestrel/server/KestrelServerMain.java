@@ -2,15 +2,14 @@ package dev.kestrel.server;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The command line of {@code kestrel-server.jar}: starts a {@link KestrelServer} and runs until the
- * JVM is asked to stop (SIGINT/SIGTERM), then closes it (open reads go back to their queues, the
- * journals are synced and closed).
+ * The command line of {@code kestrel-server.jar}: starts a {@link KestrelServer} and runs until it
+ * is stopped by SIGTERM, SIGINT or the {@code shutdown} command; then it stops gracefully (see
+ * {@link KestrelServer#close()}) and the process exits with status 0.
  */
 @Command(name = "kestrel-server", mixinStandardHelpOptions = true, versionProvider = KestrelServerMain.Version.class,
         description = "A Kestrel-compatible queue server (memcache protocol) over durable journaled queues.")
@@ -39,6 +38,18 @@ public final class KestrelServerMain implements Callable<Integer> {
             description = "Largest item a set may declare, in bytes (default: ${DEFAULT-VALUE}).")
     int maxItemSize;
 
+    @Option(names = "--max-connections", defaultValue = "" + ServerSettings.DEFAULT_MAX_CONNECTIONS,
+            description = "Connections served at once (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
+
+    @Option(names = "--max-queues", defaultValue = "" + ServerSettings.DEFAULT_MAX_QUEUES,
+            description = "Queues the server may hold; clients create queues by reading them (default: ${DEFAULT-VALUE}).")
+    int maxQueues;
+
+    @Option(names = "--idle-timeout", defaultValue = "0",
+            description = "Seconds a connection may stay idle before it is closed; 0: never (default: ${DEFAULT-VALUE}).")
+    long idleTimeoutSeconds;
+
     @Option(names = "--max-open-reads", defaultValue = "" + ServerSettings.DEFAULT_MAX_OPEN_READS,
             description = "Open reads per connection per queue (default: ${DEFAULT-VALUE}).")
     int maxOpenReads;
@@ -56,14 +67,11 @@ public final class KestrelServerMain implements Callable<Integer> {
     public Integer call() throws Exception {
         ServerSettings settings = ServerSettings.defaults(data).withHost(host).withMemcachePort(memcachePort)
                 .withTextPort(textPort).withMaxLineLength(maxLineLength).withMaxItemSize(maxItemSize)
-                .withMaxOpenReads(maxOpenReads);
+                .withMaxOpenReads(maxOpenReads).withMaxConnections(maxConnections)
+                .withMaxQueues(maxQueues).withIdleTimeout(java.time.Duration.ofSeconds(idleTimeoutSeconds));
         KestrelServer server = KestrelServer.start(settings);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }, "kestrel-server-shutdown"));
-        stopped.await();
+        StopSignals.install(server::close);
+        server.awaitTermination();
         return 0;
     }
 

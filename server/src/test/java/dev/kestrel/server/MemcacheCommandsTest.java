@@ -226,4 +226,52 @@ class MemcacheCommandsTest extends ServerTestBase {
             assertThat(stats).containsPattern("STAT bytes_read [1-9]").containsPattern("STAT bytes_written [1-9]");
         }
     }
+
+    @Test
+    void shouldStreamItemsAsOpenReadsOnMonitorThenConfirmThem() {
+        try (TextClient c = client()) {
+            c.set("m", "1");
+            c.set("m", "2");
+            c.set("m", "3");
+            c.send("monitor m 1 2\r\n");
+            assertThat(c.line()).isEqualTo("VALUE m 0 1");
+            assertThat(c.line()).isEqualTo("1");
+            assertThat(c.line()).isEqualTo("END");
+            assertThat(c.line()).isEqualTo("VALUE m 0 1");
+            assertThat(c.line()).isEqualTo("2");
+            assertThat(c.line()).isEqualTo("END");
+            assertThat(c.line()).isEqualTo("END");
+            assertThat(server.store().queue("m").openReads()).isEqualTo(2);
+            assertThat(c.call("confirm m 2")).isEqualTo("END");
+            long start = System.nanoTime();
+            c.send("monitor m 1\r\n");
+            assertThat(c.untilEnd()).isEqualTo("VALUE m 0 1\n3\nEND\n");
+            assertThat(c.line()).isEqualTo("END");
+            assertThat(System.nanoTime() - start).isGreaterThan(900_000_000L);
+        }
+    }
+
+    @Test
+    void shouldRefuseWritesWhenReadOnlyAndReadsWhenQuiescent() {
+        try (TextClient c = client()) {
+            c.set("s", "a");
+            c.set("s", "b");
+            assertThat(c.get("s/open")).isEqualTo("a");
+            assertThat(c.call("status")).isEqualTo("UP");
+            assertThat(c.call("status readonly")).isEqualTo("END");
+            assertThat(c.call("status")).isEqualTo("READONLY");
+            assertThat(c.call("set s 0 0 1\r\nx")).isEqualTo("SERVER_ERROR server is READONLY");
+            assertThat(c.call("delete s")).isEqualTo("SERVER_ERROR server is READONLY");
+            assertThat(c.call("flush s")).isEqualTo("SERVER_ERROR server is READONLY");
+            assertThat(c.call("flush_all")).isEqualTo("SERVER_ERROR server is READONLY");
+            assertThat(c.get("s/peek")).isEqualTo("b");
+            assertThat(c.call("status QUIESCENT")).isEqualTo("END");
+            assertThat(c.call("get s/peek")).isEqualTo("SERVER_ERROR server is QUIESCENT");
+            assertThat(c.call("get s/open")).isEqualTo("SERVER_ERROR server is QUIESCENT");
+            assertThat(c.get("s/close")).isNull();
+            assertThat(c.call("status sideways")).isEqualTo("CLIENT_ERROR unknown status: sideways");
+            assertThat(c.call("status up")).isEqualTo("END");
+            assertThat(c.get("s")).isEqualTo("b");
+        }
+    }
 }

@@ -1,35 +1,31 @@
 package dev.kestrel.server.internal.memcache;
 
-import dev.kestrel.server.ServerSettings;
+import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.net.ConnectionCounter;
-import dev.kestrel.server.internal.net.ServerCounters;
-import dev.kestrel.server.internal.queues.QueueRegistry;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The pipeline of a memcache connection: {@link ConnectionCounter} (connections and bytes),
- * {@link MemcacheFrameDecoder} (framing and limits), {@link MemcacheHandler} (requests in order).
+ * The pipeline of a memcache connection: {@link ConnectionCounter} (connections, bytes, the
+ * connection limit), an idle timer if configured, {@link MemcacheFrameDecoder} (framing and
+ * limits), {@link MemcacheHandler} (requests in order).
  */
 public final class MemcacheChannelInitializer extends ChannelInitializer<SocketChannel> {
-    private final ServerSettings settings;
-    private final QueueRegistry queues;
-    private final ServerCounters counters;
+    private final ServerContext server;
     private final ConnectionCounter connectionCounter;
     private final ChannelGroup channels;
 
     /**
-     * @param settings the limits
-     * @param queues the queues
-     * @param counters the server's counters
-     * @param channels where open connections are tracked (closed with the server)
+     * @param server what the connections share
+     * @param channels where open connections are tracked (stopped with the server)
      */
-    public MemcacheChannelInitializer(ServerSettings settings, QueueRegistry queues, ServerCounters counters, ChannelGroup channels) {
-        this.settings = settings;
-        this.queues = queues;
-        this.counters = counters;
-        this.connectionCounter = new ConnectionCounter(counters);
+    public MemcacheChannelInitializer(ServerContext server, ChannelGroup channels) {
+        this.server = server;
+        this.connectionCounter = new ConnectionCounter(server.counters, server.settings.maxConnections());
         this.channels = channels;
     }
 
@@ -37,7 +33,28 @@ public final class MemcacheChannelInitializer extends ChannelInitializer<SocketC
     protected void initChannel(SocketChannel ch) {
         channels.add(ch);
         ch.pipeline().addLast("counter", connectionCounter);
-        ch.pipeline().addLast("framing", new MemcacheFrameDecoder(settings.maxLineLength(), settings.maxItemSize()));
-        ch.pipeline().addLast("memcache", new MemcacheHandler(new MemcacheCommands(queues, settings, counters, ch.eventLoop())));
+        long idle = server.settings.idleTimeout().toMillis();
+        if (idle > 0) {
+            ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
+        }
+        ch.pipeline().addLast("framing", new MemcacheFrameDecoder(server.settings.maxLineLength(), server.settings.maxItemSize()));
+        ch.pipeline().addLast("memcache", new MemcacheHandler(server, ch.eventLoop()));
+    }
+
+    /**
+     * Stops a memcache connection gracefully: no more requests are read, the one in progress is
+     * answered, then the connection closes (its open reads return to their queues).
+     *
+     * @param ch the connection
+     */
+    public static void stopGracefully(Channel ch) {
+        ch.eventLoop().execute(() -> {
+            MemcacheHandler h = ch.pipeline().get(MemcacheHandler.class);
+            if (h != null) {
+                h.stop();
+            } else {
+                ch.close();
+            }
+        });
     }
 }

@@ -5,6 +5,8 @@ import dev.kestrel.QueueClosedException;
 import dev.kestrel.ReliableRead;
 import dev.kestrel.server.KestrelServer;
 import dev.kestrel.server.ServerSettings;
+import dev.kestrel.server.internal.ServerContext;
+import dev.kestrel.server.internal.ServerStatus;
 import dev.kestrel.server.internal.memcache.Replies.Reply;
 import dev.kestrel.server.internal.net.ServerCounters;
 import dev.kestrel.server.internal.queues.QueueRegistry;
@@ -15,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,29 +38,39 @@ import org.slf4j.LoggerFactory;
 final class MemcacheCommands {
     private static final Logger LOG = LoggerFactory.getLogger(MemcacheCommands.class);
 
+    private final ServerContext server;
     private final QueueRegistry queues;
     private final ServerSettings settings;
     private final ServerCounters counters;
     private final EventLoop loop;
+    /** Writes a partial reply at once (monitor's VALUE blocks). Event loop only. */
+    private final Consumer<Reply> stream;
     private final OpenReads reads = new OpenReads();
     private boolean closed;
     /** The wait for an item under way ({@code /t=}), cancelled if the connection closes. */
     private CompletableFuture<?> waiting;
 
-    MemcacheCommands(QueueRegistry queues, ServerSettings settings, ServerCounters counters, EventLoop loop) {
-        this.queues = queues;
-        this.settings = settings;
-        this.counters = counters;
+    MemcacheCommands(ServerContext server, EventLoop loop, Consumer<Reply> stream) {
+        this.server = server;
+        this.queues = server.queues;
+        this.settings = server.settings;
+        this.counters = server.counters;
         this.loop = loop;
+        this.stream = stream;
+    }
+
+    /** Cancels a wait for an item under way (the server is stopping). Event loop only. */
+    void cancelWait() {
+        CompletableFuture<?> w = waiting;
+        if (w != null) {
+            w.cancel(false);
+        }
     }
 
     /** The connection closed: every read it held open goes back to its queue. Event loop only. */
     void connectionClosed() {
         closed = true;
-        CompletableFuture<?> w = waiting;
-        if (w != null) {
-            w.cancel(false);
-        }
+        cancelWait();
         reads.abortAll();
     }
 
@@ -85,11 +98,12 @@ final class MemcacheCommands {
             case "gets":
                 return c.args.isEmpty() ? arity("get <queue>[/options]") : get(c.args.get(0));
             case "delete":
-                return c.args.size() != 1 ? arity("delete <queue>") : delete(c.args.get(0));
+                return c.args.size() != 1 ? arity("delete <queue>") : !writable() ? refused() : delete(c.args.get(0));
             case "flush":
-                return c.args.size() != 1 ? arity("flush <queue>") : queues.flush(c.args.get(0)).thenApply(n -> Replies.END);
+                return c.args.size() != 1 ? arity("flush <queue>")
+                        : !writable() ? refused() : queues.flush(c.args.get(0)).thenApply(n -> Replies.END);
             case "flush_all":
-                return queues.flushAll().thenApply(n -> Replies.FLUSHED_ALL);
+                return !writable() ? refused() : queues.flushAll().thenApply(n -> Replies.FLUSHED_ALL);
             case "flush_expired":
                 return c.args.size() != 1 ? arity("flush_expired <queue>")
                         : queues.flushExpired(c.args.get(0)).thenApply(n -> Replies.line(Long.toString(n)));
@@ -101,6 +115,13 @@ final class MemcacheCommands {
                 return queues.stats().thenApply(s -> Replies.raw(StatsReport.stats(s, counters)));
             case "dump_stats":
                 return queues.stats().thenApply(s -> Replies.raw(StatsReport.dump(s, c.args)));
+            case "monitor":
+                return c.args.size() < 2 || c.args.size() > 3 ? arity("monitor <queue> <seconds> [max]") : monitor(c.args);
+            case "status":
+                return c.args.size() > 1 ? arity("status [UP|READONLY|QUIESCENT]") : status(c.args);
+            case "shutdown":
+                server.shutdown();
+                return done(Replies.CLOSE);
             case "version":
                 return done(Replies.line("VERSION " + KestrelServer.VERSION));
             case "quit":
@@ -110,8 +131,31 @@ final class MemcacheCommands {
         }
     }
 
+    private boolean writable() {
+        return server.status().writable();
+    }
+
+    private CompletableFuture<Reply> refused() {
+        return done(Replies.serverError("server is " + server.status()));
+    }
+
+    private CompletableFuture<Reply> status(List<String> args) {
+        if (args.isEmpty()) {
+            return done(Replies.line(server.status().name()));
+        }
+        ServerStatus s = ServerStatus.parse(args.get(0));
+        if (s == null) {
+            return done(Replies.clientError("unknown status: " + Replies.printable(args.get(0)), false));
+        }
+        server.status(s);
+        return done(Replies.END);
+    }
+
     private CompletableFuture<Reply> set(MemcacheRequest.Set s) {
         counters.cmdSet.increment();
+        if (!writable()) {
+            return refused();
+        }
         Instant expiry = expiry(s.expiry);
         return queues.queue(s.key).thenCompose(q -> {
             try {
@@ -150,6 +194,10 @@ final class MemcacheCommands {
 
     private CompletableFuture<Reply> get(DurableQueue q, GetOptions o) {
         String name = o.queue;
+        boolean takes = o.peek || o.open || o.plain();
+        if (takes && !o.close && !server.status().readable()) {
+            return refused();
+        }
         if (o.peek) {
             return peek(q, o);
         }
@@ -194,6 +242,9 @@ final class MemcacheCommands {
     }
 
     private CompletableFuture<Reply> open(DurableQueue q, GetOptions o) {
+        if (!server.status().readable()) {
+            return refused();
+        }
         if (reads.count(o.queue) >= settings.maxOpenReads()) {
             LOG.debug("queue={} open reads over the limit of {} per connection: closing", o.queue, settings.maxOpenReads());
             return done(Replies.ERROR_AND_CLOSE);
@@ -224,6 +275,45 @@ final class MemcacheCommands {
             byte[] data = r.data();
             r.abort();
             return hitOrMiss(o.queue, data);
+        });
+    }
+
+    /**
+     * Streams items opened as reliable reads, each in its own {@code VALUE ... END} block, for up to
+     * {@code seconds} and at most {@code max} items (and no more than the open-read limit), then a
+     * final {@code END}. The client confirms them with {@code confirm}.
+     */
+    private CompletableFuture<Reply> monitor(List<String> args) {
+        String name = args.get(0);
+        Long seconds = MemcacheFrameDecoder.parseLong(args.get(1));
+        Long max = args.size() == 3 ? MemcacheFrameDecoder.parseLong(args.get(2)) : Long.valueOf(Long.MAX_VALUE);
+        if (seconds == null || seconds < 0 || max == null || max < 0) {
+            return done(Replies.clientError("bad monitor arguments: " + Replies.printable(String.join(" ", args)), false));
+        }
+        if (!server.status().readable()) {
+            return refused();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        return onLoop(queues.queue(name), q -> monitorNext(q, name, deadline, max));
+    }
+
+    private CompletableFuture<Reply> monitorNext(DurableQueue q, String name, long deadline, long left) {
+        long wait = deadline - System.nanoTime();
+        if (left <= 0 || wait <= 0 || closed || reads.count(name) >= settings.maxOpenReads()) {
+            return done(Replies.END);
+        }
+        return onLoop(waitFor(q.openAsync(wait, TimeUnit.NANOSECONDS)), r -> {
+            if (r == null) {
+                return done(Replies.END);
+            }
+            if (closed) {
+                r.abort();
+                return done(Replies.NONE);
+            }
+            reads.add(name, r);
+            counters.getHits.increment();
+            stream.accept(Replies.value(name, r.data()));
+            return monitorNext(q, name, deadline, left - 1);
         });
     }
 
@@ -273,6 +363,9 @@ final class MemcacheCommands {
         }
         if (e instanceof IllegalArgumentException) {
             return Replies.clientError(e.getMessage(), false);
+        }
+        if (e instanceof QueueRegistry.TooManyQueuesException) {
+            return Replies.serverError(e.getMessage());
         }
         if (e instanceof QueueClosedException) {
             return Replies.serverError("queue closed");

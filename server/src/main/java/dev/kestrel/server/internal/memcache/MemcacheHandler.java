@@ -1,10 +1,13 @@
 package dev.kestrel.server.internal.memcache;
 
+import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.memcache.Replies.Reply;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
@@ -29,8 +32,10 @@ final class MemcacheHandler extends ChannelInboundHandlerAdapter {
     private boolean busy;
     private boolean done;
 
-    MemcacheHandler(MemcacheCommands commands) {
-        this.commands = commands;
+    private boolean stopping;
+
+    MemcacheHandler(ServerContext server, EventLoop loop) {
+        this.commands = new MemcacheCommands(server, loop, this::stream);
     }
 
     @Override
@@ -38,9 +43,40 @@ final class MemcacheHandler extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
     }
 
+    /**
+     * Stops this connection gracefully: reads no more requests, drops those not started, ends a wait
+     * for an item, and closes once the request in progress is answered. Event loop only.
+     */
+    void stop() {
+        stopping = true;
+        ctx.channel().config().setAutoRead(false);
+        queued.clear();
+        commands.cancelWait();
+        if (!busy) {
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent && !busy) {
+            LOG.debug("connection {} idle: closing", ctx.channel().remoteAddress());
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    /** Writes and flushes part of a reply at once (monitor). Event loop only. */
+    private void stream(Reply reply) {
+        if (send(reply)) {
+            ctx.flush();
+        }
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (done) {
+        if (done || stopping) {
             return;
         }
         queued.add((MemcacheRequest) msg);
@@ -79,6 +115,11 @@ final class MemcacheHandler extends ChannelInboundHandlerAdapter {
                     if (send(reply)) {
                         ctx.flush();
                     }
+                    if (stopping && !done) {
+                        done = true;
+                        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                        return;
+                    }
                     runQueued();
                 }));
             }
@@ -86,7 +127,7 @@ final class MemcacheHandler extends ChannelInboundHandlerAdapter {
         if (wrote) {
             ctx.flush();
         }
-        if (!busy && !done && queued.isEmpty() && !ctx.channel().config().isAutoRead()) {
+        if (!busy && !done && !stopping && queued.isEmpty() && !ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(true);
         }
     }

@@ -1,10 +1,13 @@
 package dev.kestrel.server.internal.net;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import java.nio.charset.StandardCharsets;
 
 /**
  * First handler of every connection's pipeline: counts the connection and the bytes it reads and
@@ -12,17 +15,29 @@ import io.netty.channel.ChannelPromise;
  */
 @Sharable
 public final class ConnectionCounter extends ChannelDuplexHandler {
+    private static final byte[] TOO_MANY = "SERVER_ERROR too many connections\r\n".getBytes(StandardCharsets.US_ASCII);
     private final ServerCounters counters;
+    private final int maxConnections;
 
-    /** @param counters where to count */
-    public ConnectionCounter(ServerCounters counters) {
+    /**
+     * @param counters where to count
+     * @param maxConnections connections served at once; a connection beyond is answered
+     *     {@code SERVER_ERROR too many connections} and closed
+     */
+    public ConnectionCounter(ServerCounters counters, int maxConnections) {
         this.counters = counters;
+        this.maxConnections = maxConnections;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         counters.currConnections.increment();
         counters.totalConnections.increment();
+        if (counters.currConnections.sum() > maxConnections) {
+            ctx.channel().config().setAutoRead(false);
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(TOO_MANY)).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
         super.channelActive(ctx);
     }
 

@@ -23,12 +23,17 @@ import java.util.concurrent.TimeUnit;
  */
 public final class QueueRegistry {
     private final QueueStore store;
+    private final int maxQueues;
     private final Map<String, DurableQueue> open = new ConcurrentHashMap<>();
     private final ExecutorService admin = Executors.newFixedThreadPool(2, new DefaultThreadFactory("kestrel-admin", true));
 
-    /** @param store the store to serve */
-    public QueueRegistry(QueueStore store) {
+    /**
+     * @param store the store to serve
+     * @param maxQueues the most queues the store may hold; creating more fails with {@link TooManyQueuesException}
+     */
+    public QueueRegistry(QueueStore store, int maxQueues) {
         this.store = store;
+        this.maxQueues = maxQueues;
     }
 
     /**
@@ -46,7 +51,24 @@ public final class QueueRegistry {
         if (problem != null) {
             return CompletableFuture.failedFuture(new IllegalArgumentException(problem));
         }
-        return CompletableFuture.supplyAsync(() -> open.computeIfAbsent(name, store::queue), admin);
+        return CompletableFuture.supplyAsync(() -> open.computeIfAbsent(name, this::openOrCreate), admin);
+    }
+
+    private DurableQueue openOrCreate(String name) {
+        java.util.SortedSet<String> names = store.queueNames();
+        if (!names.contains(name) && names.size() >= maxQueues) {
+            throw new TooManyQueuesException("too many queues (limit " + maxQueues + ")");
+        }
+        return store.queue(name);
+    }
+
+    /** A new queue was refused because the store holds {@link #maxQueues} queues already. */
+    public static final class TooManyQueuesException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        TooManyQueuesException(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /**
