@@ -3,6 +3,9 @@ package dev.kestrel.server;
 import dev.kestrel.QueueStore;
 import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.memcache.MemcacheChannelInitializer;
+import dev.kestrel.server.internal.net.ConnectionCounter;
+import dev.kestrel.server.internal.net.SequencedHandler;
+import dev.kestrel.server.internal.text.TextChannelInitializer;
 import dev.kestrel.server.internal.net.ServerCounters;
 import dev.kestrel.server.internal.net.Transport;
 import dev.kestrel.server.internal.queues.QueueRegistry;
@@ -24,8 +27,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A Kestrel-compatible queue server: Kestrel's memcache protocol over the durable queues of a
- * {@link QueueStore} in {@link ServerSettings#dataDirectory()}.
+ * A Kestrel-compatible queue server: Kestrel's memcache protocol and its line "text" protocol over
+ * the durable queues of a {@link QueueStore} in {@link ServerSettings#dataDirectory()}.
  *
  * <h2>Guarantees</h2>
  * <ul>
@@ -62,6 +65,8 @@ public final class KestrelServer implements AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final ChannelGroup channels = new DefaultChannelGroup("kestrel-connections", GlobalEventExecutor.INSTANCE);
     private final Channel memcacheChannel;
+    /** The text protocol's listening channel, or {@code null} when disabled. */
+    private final Channel textChannel;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean closed;
 
@@ -72,21 +77,29 @@ public final class KestrelServer implements AutoCloseable {
         this.counters = new ServerCounters();
         this.bossGroup = Transport.eventLoopGroup(1, "kestrel-accept");
         this.workerGroup = Transport.eventLoopGroup(0, "kestrel-io");
+        ServerContext context = new ServerContext(settings, queues, counters, this::closeInBackground);
+        ConnectionCounter connectionCounter = new ConnectionCounter(counters, settings.maxConnections());
         try {
-            ServerBootstrap b = new ServerBootstrap()
-                    .group(bossGroup, workerGroup)
-                    .channel(Transport.serverChannelClass())
-                    .option(ChannelOption.SO_BACKLOG, 1024)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new MemcacheChannelInitializer(
-                            new ServerContext(settings, queues, counters, this::closeInBackground), channels));
-            memcacheChannel = b.bind(new InetSocketAddress(settings.host(), settings.memcachePort())).sync().channel();
+            memcacheChannel = bootstrap().childHandler(new MemcacheChannelInitializer(context, connectionCounter, channels))
+                    .bind(new InetSocketAddress(settings.host(), settings.memcachePort())).sync().channel();
+            textChannel = settings.textPort() == 0 ? null
+                    : bootstrap().childHandler(new TextChannelInitializer(context, connectionCounter, channels))
+                            .bind(new InetSocketAddress(settings.host(), settings.textPort())).sync().channel();
         } catch (InterruptedException | RuntimeException e) {
+            channels.close().awaitUninterruptibly();
             shutdownGroups();
             queues.close();
             throw e;
         }
+    }
+
+    private ServerBootstrap bootstrap() {
+        return new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(Transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true);
     }
 
     /**
@@ -103,11 +116,9 @@ public final class KestrelServer implements AutoCloseable {
         QueueStore store = builder.open();
         try {
             KestrelServer server = new KestrelServer(settings, store);
-            LOG.info("kestrel-server {} listening: memcache={} transport={} data={}", VERSION,
-                    server.memcacheChannel.localAddress(), Transport.name(), settings.dataDirectory().toAbsolutePath());
-            if (settings.textPort() != 0) {
-                LOG.warn("text protocol (port {}) is not served yet", settings.textPort());
-            }
+            LOG.info("kestrel-server {} listening: memcache={} text={} transport={} data={}", VERSION,
+                    server.memcacheChannel.localAddress(), server.textChannel == null ? "off" : server.textChannel.localAddress(),
+                    Transport.name(), settings.dataDirectory().toAbsolutePath());
             return server;
         } catch (InterruptedException | RuntimeException e) {
             store.close();
@@ -122,6 +133,15 @@ public final class KestrelServer implements AutoCloseable {
      */
     public int memcachePort() {
         return ((InetSocketAddress) memcacheChannel.localAddress()).getPort();
+    }
+
+    /**
+     * The port the text protocol listens on.
+     *
+     * @return the port, or 0 when the text protocol is disabled
+     */
+    public int textPort() {
+        return textChannel == null ? 0 : ((InetSocketAddress) textChannel.localAddress()).getPort();
     }
 
     /**
@@ -156,8 +176,11 @@ public final class KestrelServer implements AutoCloseable {
         closed = true;
         try {
             memcacheChannel.close().awaitUninterruptibly();
+            if (textChannel != null) {
+                textChannel.close().awaitUninterruptibly();
+            }
             for (Channel ch : channels) {
-                MemcacheChannelInitializer.stopGracefully(ch);
+                SequencedHandler.stopGracefully(ch);
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             for (Channel ch : channels) {

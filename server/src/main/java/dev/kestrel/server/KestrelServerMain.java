@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
  * {@link KestrelServer#close()}) and the process exits with status 0.
  */
 @Command(name = "kestrel-server", mixinStandardHelpOptions = true, versionProvider = KestrelServerMain.Version.class,
-        description = "A Kestrel-compatible queue server (memcache protocol) over durable journaled queues.")
+        description = "A Kestrel-compatible queue server (memcache and text protocols) over durable journaled queues.")
 public final class KestrelServerMain implements Callable<Integer> {
 
     @Option(names = "--data", defaultValue = "./kestrel-data", description = "Directory of the queues (default: ${DEFAULT-VALUE}).")
@@ -27,7 +27,7 @@ public final class KestrelServerMain implements Callable<Integer> {
     int memcachePort;
 
     @Option(names = "--text-port", defaultValue = "" + ServerSettings.DEFAULT_TEXT_PORT,
-            description = "Text protocol port, 0 disables it (default: ${DEFAULT-VALUE}; not served yet).")
+            description = "Text protocol port, 0 disables it (default: ${DEFAULT-VALUE}).")
     int textPort;
 
     @Option(names = "--max-line-length", defaultValue = "" + ServerSettings.DEFAULT_MAX_LINE_LENGTH,

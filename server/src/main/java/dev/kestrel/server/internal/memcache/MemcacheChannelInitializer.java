@@ -2,7 +2,7 @@ package dev.kestrel.server.internal.memcache;
 
 import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.net.ConnectionCounter;
-import io.netty.channel.Channel;
+import dev.kestrel.server.internal.net.SequencedHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The pipeline of a memcache connection: {@link ConnectionCounter} (connections, bytes, the
  * connection limit), an idle timer if configured, {@link MemcacheFrameDecoder} (framing and
- * limits), {@link MemcacheHandler} (requests in order).
+ * limits), {@link SequencedHandler} running {@link MemcacheCommands} (requests in order).
  */
 public final class MemcacheChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final ServerContext server;
@@ -21,11 +21,12 @@ public final class MemcacheChannelInitializer extends ChannelInitializer<SocketC
 
     /**
      * @param server what the connections share
+     * @param connectionCounter the server's connection counter (shared by both protocols)
      * @param channels where open connections are tracked (stopped with the server)
      */
-    public MemcacheChannelInitializer(ServerContext server, ChannelGroup channels) {
+    public MemcacheChannelInitializer(ServerContext server, ConnectionCounter connectionCounter, ChannelGroup channels) {
         this.server = server;
-        this.connectionCounter = new ConnectionCounter(server.counters, server.settings.maxConnections());
+        this.connectionCounter = connectionCounter;
         this.channels = channels;
     }
 
@@ -38,23 +39,6 @@ public final class MemcacheChannelInitializer extends ChannelInitializer<SocketC
             ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
         }
         ch.pipeline().addLast("framing", new MemcacheFrameDecoder(server.settings.maxLineLength(), server.settings.maxItemSize()));
-        ch.pipeline().addLast("memcache", new MemcacheHandler(server, ch.eventLoop()));
-    }
-
-    /**
-     * Stops a memcache connection gracefully: no more requests are read, the one in progress is
-     * answered, then the connection closes (its open reads return to their queues).
-     *
-     * @param ch the connection
-     */
-    public static void stopGracefully(Channel ch) {
-        ch.eventLoop().execute(() -> {
-            MemcacheHandler h = ch.pipeline().get(MemcacheHandler.class);
-            if (h != null) {
-                h.stop();
-            } else {
-                ch.close();
-            }
-        });
+        ch.pipeline().addLast("memcache", new SequencedHandler(stream -> new MemcacheCommands(server, ch.eventLoop(), stream)));
     }
 }

@@ -7,8 +7,10 @@ import dev.kestrel.server.KestrelServer;
 import dev.kestrel.server.ServerSettings;
 import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.ServerStatus;
-import dev.kestrel.server.internal.memcache.Replies.Reply;
+import dev.kestrel.server.internal.net.ProtocolCommands;
+import dev.kestrel.server.internal.net.Reply;
 import dev.kestrel.server.internal.net.ServerCounters;
+import dev.kestrel.server.internal.queues.OpenReads;
 import dev.kestrel.server.internal.queues.QueueRegistry;
 import io.netty.channel.EventLoop;
 import java.time.Instant;
@@ -35,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * connection is still there when the item arrives, so a client that gives up and disconnects while
  * waiting costs no item.
  */
-final class MemcacheCommands {
+final class MemcacheCommands implements ProtocolCommands {
     private static final Logger LOG = LoggerFactory.getLogger(MemcacheCommands.class);
 
     private final ServerContext server;
@@ -59,23 +61,23 @@ final class MemcacheCommands {
         this.stream = stream;
     }
 
-    /** Cancels a wait for an item under way (the server is stopping). Event loop only. */
-    void cancelWait() {
+    @Override
+    public void cancelWait() {
         CompletableFuture<?> w = waiting;
         if (w != null) {
             w.cancel(false);
         }
     }
 
-    /** The connection closed: every read it held open goes back to its queue. Event loop only. */
-    void connectionClosed() {
+    @Override
+    public void connectionClosed() {
         closed = true;
         cancelWait();
         reads.abortAll();
     }
 
-    /** Executes a request. Event loop only. */
-    CompletableFuture<Reply> execute(MemcacheRequest request) {
+    @Override
+    public CompletableFuture<Reply> execute(Object request) {
         CompletableFuture<Reply> f;
         try {
             f = dispatch(request);
@@ -85,7 +87,7 @@ final class MemcacheCommands {
         return f.exceptionally(this::failure);
     }
 
-    private CompletableFuture<Reply> dispatch(MemcacheRequest request) {
+    private CompletableFuture<Reply> dispatch(Object request) {
         if (request instanceof MemcacheRequest.Malformed) {
             return done(Replies.clientError(((MemcacheRequest.Malformed) request).reason, true));
         }

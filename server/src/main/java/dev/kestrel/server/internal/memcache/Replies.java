@@ -1,7 +1,6 @@
 package dev.kestrel.server.internal.memcache;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import dev.kestrel.server.internal.net.Reply;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -24,27 +23,29 @@ final class Replies {
     static final Reply DELETED = line("DELETED");
     static final Reply FLUSHED_ALL = line("Flushed all queues.");
     /** {@code ERROR}, then the connection is closed (as Kestrel does for too many open reads). */
-    static final Reply ERROR_AND_CLOSE = new Reply(bytes("ERROR\r\n"), null, true);
+    static final Reply ERROR_AND_CLOSE = new Reply(bytes("ERROR\r\n"), null, null, true);
     static final Reply ERROR = line("ERROR");
     /** No reply; the connection is closed ({@code quit}). */
-    static final Reply CLOSE = new Reply(new byte[0], null, true);
+    static final Reply CLOSE = new Reply(new byte[0], null, null, true);
     /** No reply at all (the connection is already gone). */
-    static final Reply NONE = new Reply(new byte[0], null, false);
+    static final Reply NONE = Reply.NONE;
+
+    private static final byte[] DATA_END = bytes("\r\nEND\r\n");
 
     private Replies() {
     }
 
     static Reply line(String text) {
-        return new Reply(bytes(text + "\r\n"), null, false);
+        return new Reply(bytes(text + "\r\n"), null, null, false);
     }
 
     /** Text already in reply form (CRLF-terminated lines). */
     static Reply raw(String text) {
-        return new Reply(bytes(text), null, false);
+        return new Reply(bytes(text), null, null, false);
     }
 
     static Reply clientError(String reason, boolean close) {
-        return new Reply(bytes("CLIENT_ERROR " + reason + "\r\n"), null, close);
+        return new Reply(bytes("CLIENT_ERROR " + reason + "\r\n"), null, null, close);
     }
 
     static Reply serverError(String reason) {
@@ -52,7 +53,7 @@ final class Replies {
     }
 
     static Reply value(String queue, byte[] data) {
-        return new Reply(bytes("VALUE " + queue + " 0 " + data.length + "\r\n"), data, false);
+        return new Reply(bytes("VALUE " + queue + " 0 " + data.length + "\r\n"), data, DATA_END, false);
     }
 
     /**
@@ -73,33 +74,5 @@ final class Replies {
 
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** A reply: its bytes, and whether the connection closes after it. */
-    static final class Reply {
-        private static final byte[] DATA_END = bytes("\r\nEND\r\n");
-        private final byte[] head;
-        private final byte[] data;
-        final boolean close;
-
-        Reply(byte[] head, byte[] data, boolean close) {
-            this.head = head;
-            this.data = data;
-            this.close = close;
-        }
-
-        boolean isEmpty() {
-            return head.length == 0 && data == null;
-        }
-
-        ByteBuf encode(ByteBufAllocator alloc) {
-            int size = head.length + (data == null ? 0 : data.length + DATA_END.length);
-            ByteBuf buf = alloc.buffer(size, size);
-            buf.writeBytes(head);
-            if (data != null) {
-                buf.writeBytes(data).writeBytes(DATA_END);
-            }
-            return buf;
-        }
     }
 }

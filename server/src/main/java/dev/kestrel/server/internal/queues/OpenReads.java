@@ -1,4 +1,4 @@
-package dev.kestrel.server.internal.memcache;
+package dev.kestrel.server.internal.queues;
 
 import dev.kestrel.ReliableRead;
 import java.util.ArrayDeque;
@@ -7,22 +7,24 @@ import java.util.Map;
 
 /**
  * The reliable reads one connection holds open, per queue, oldest first. Used only on the
- * connection's event loop.
+ * connection's event loop. Method contracts: {@code count} is the number open on a queue,
+ * {@code takeOldest} removes the oldest (or returns {@code null}), {@code forget} drops the reads of a
+ * deleted queue, {@code abortAll} returns every read to its queue.
  */
-final class OpenReads {
+public final class OpenReads {
     private final Map<String, ArrayDeque<ReliableRead>> byQueue = new HashMap<>();
 
-    int count(String queue) {
+    public int count(String queue) {
         ArrayDeque<ReliableRead> q = byQueue.get(queue);
         return q == null ? 0 : q.size();
     }
 
-    void add(String queue, ReliableRead read) {
+    public void add(String queue, ReliableRead read) {
         byQueue.computeIfAbsent(queue, k -> new ArrayDeque<>()).addLast(read);
     }
 
     /** Removes and returns the oldest open read on the queue, or {@code null}. */
-    ReliableRead takeOldest(String queue) {
+    public ReliableRead takeOldest(String queue) {
         ArrayDeque<ReliableRead> q = byQueue.get(queue);
         if (q == null) {
             return null;
@@ -35,12 +37,12 @@ final class OpenReads {
     }
 
     /** Forgets the reads on a queue that was deleted (their handles are unusable). */
-    void forget(String queue) {
+    public void forget(String queue) {
         byQueue.remove(queue);
     }
 
     /** Returns every open read to its queue (the connection closed). */
-    void abortAll() {
+    public void abortAll() {
         for (ArrayDeque<ReliableRead> q : byQueue.values()) {
             for (ReliableRead r : q) {
                 try {

@@ -1,16 +1,15 @@
-package dev.kestrel.server.internal.memcache;
+package dev.kestrel.server.internal.net;
 
-import dev.kestrel.server.internal.ServerContext;
-import dev.kestrel.server.internal.memcache.Replies.Reply;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoop;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,20 +21,24 @@ import org.slf4j.LoggerFactory;
  * connection stops reading, so a pipelining client cannot make the server buffer without bound.
  * When the connection closes, the requests not yet run are dropped and its open reads are aborted.
  */
-final class MemcacheHandler extends ChannelInboundHandlerAdapter {
-    private static final Logger LOG = LoggerFactory.getLogger(MemcacheHandler.class);
-    static final int MAX_QUEUED = 64;
+public final class SequencedHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(SequencedHandler.class);
+    public static final int MAX_QUEUED = 64;
 
-    private final MemcacheCommands commands;
-    private final ArrayDeque<MemcacheRequest> queued = new ArrayDeque<>();
+    private final ProtocolCommands commands;
+    private final ArrayDeque<Object> queued = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
     private boolean busy;
     private boolean done;
 
     private boolean stopping;
 
-    MemcacheHandler(ServerContext server, EventLoop loop) {
-        this.commands = new MemcacheCommands(server, loop, this::stream);
+    /**
+     * @param commands makes the connection's commands, given a way to write part of a reply at once
+     *     (for streaming commands such as {@code monitor})
+     */
+    public SequencedHandler(Function<Consumer<Reply>, ProtocolCommands> commands) {
+        this.commands = commands.apply(this::stream);
     }
 
     @Override
@@ -47,7 +50,7 @@ final class MemcacheHandler extends ChannelInboundHandlerAdapter {
      * Stops this connection gracefully: reads no more requests, drops those not started, ends a wait
      * for an item, and closes once the request in progress is answered. Event loop only.
      */
-    void stop() {
+    public void stop() {
         stopping = true;
         ctx.channel().config().setAutoRead(false);
         queued.clear();
@@ -55,6 +58,23 @@ final class MemcacheHandler extends ChannelInboundHandlerAdapter {
         if (!busy) {
             ctx.close();
         }
+    }
+
+    /**
+     * Stops a connection run by a {@code SequencedHandler} gracefully (see {@link #stop()}); other
+     * channels are closed.
+     *
+     * @param ch the connection
+     */
+    public static void stopGracefully(io.netty.channel.Channel ch) {
+        ch.eventLoop().execute(() -> {
+            SequencedHandler h = ch.pipeline().get(SequencedHandler.class);
+            if (h != null) {
+                h.stop();
+            } else {
+                ch.close();
+            }
+        });
     }
 
     @Override
@@ -79,7 +99,7 @@ final class MemcacheHandler extends ChannelInboundHandlerAdapter {
         if (done || stopping) {
             return;
         }
-        queued.add((MemcacheRequest) msg);
+        queued.add(msg);
         if (queued.size() >= MAX_QUEUED) {
             ctx.channel().config().setAutoRead(false);
         }
@@ -142,7 +162,7 @@ final class MemcacheHandler extends ChannelInboundHandlerAdapter {
             ctx.write(reply.encode(ctx.alloc()));
             wrote = true;
         }
-        if (reply.close) {
+        if (reply.close()) {
             done = true;
             queued.clear();
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
