@@ -1,6 +1,9 @@
 package dev.kestrel.server;
 
+import dev.kestrel.server.internal.config.ConfigException;
+import dev.kestrel.server.internal.config.ConfigFile;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,6 +13,10 @@ import picocli.CommandLine.Option;
  * The command line of {@code kestrel-server.jar}: starts a {@link KestrelServer} and runs until it
  * is stopped by SIGTERM, SIGINT or the {@code shutdown} command; then it stops gracefully (see
  * {@link KestrelServer#close()}) and the process exits with status 0.
+ *
+ * <p>Settings come from the defaults ({@link ServerSettings}), then the {@code --config} file, then
+ * the options given on the command line. A bad configuration file is refused with its line and
+ * reason, and the process exits with status 2.
  */
 @Command(name = "kestrel-server", mixinStandardHelpOptions = true, versionProvider = KestrelServerMain.Version.class,
         description = "A Kestrel-compatible queue server (memcache and text protocols) over durable journaled queues.")
@@ -18,41 +25,35 @@ public final class KestrelServerMain implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "./kestrel-data", description = "Directory of the queues (default: ${DEFAULT-VALUE}).")
     Path data;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1",
-            description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
+    @Option(names = "--config", description = "Configuration file (server.* and queue.<name>.* settings, see the README).")
+    Path config;
+
+    @Option(names = "--host", description = "Address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface).")
     String host;
 
-    @Option(names = "--memcache-port", defaultValue = "" + ServerSettings.DEFAULT_MEMCACHE_PORT,
-            description = "Memcache protocol port (default: ${DEFAULT-VALUE}).")
-    int memcachePort;
+    @Option(names = "--memcache-port", description = "Memcache protocol port (default: 22133).")
+    Integer memcachePort;
 
-    @Option(names = "--text-port", defaultValue = "" + ServerSettings.DEFAULT_TEXT_PORT,
-            description = "Text protocol port, 0 disables it (default: ${DEFAULT-VALUE}).")
-    int textPort;
+    @Option(names = "--text-port", description = "Text protocol port, 0 disables it (default: 2222).")
+    Integer textPort;
 
-    @Option(names = "--max-line-length", defaultValue = "" + ServerSettings.DEFAULT_MAX_LINE_LENGTH,
-            description = "Longest request line in bytes (default: ${DEFAULT-VALUE}).")
-    int maxLineLength;
+    @Option(names = "--max-line-length", description = "Longest request line in bytes (default: 4096).")
+    Integer maxLineLength;
 
-    @Option(names = "--max-item-size", defaultValue = "" + ServerSettings.DEFAULT_MAX_ITEM_SIZE,
-            description = "Largest item a set may declare, in bytes (default: ${DEFAULT-VALUE}).")
-    int maxItemSize;
+    @Option(names = "--max-item-size", description = "Largest item a set may declare, in bytes (default: 16 MiB).")
+    Integer maxItemSize;
 
-    @Option(names = "--max-connections", defaultValue = "" + ServerSettings.DEFAULT_MAX_CONNECTIONS,
-            description = "Connections served at once (default: ${DEFAULT-VALUE}).")
-    int maxConnections;
+    @Option(names = "--max-open-reads", description = "Open reads per connection per queue (default: 100).")
+    Integer maxOpenReads;
 
-    @Option(names = "--max-queues", defaultValue = "" + ServerSettings.DEFAULT_MAX_QUEUES,
-            description = "Queues the server may hold; clients create queues by reading them (default: ${DEFAULT-VALUE}).")
-    int maxQueues;
+    @Option(names = "--max-connections", description = "Connections served at once (default: 10000).")
+    Integer maxConnections;
 
-    @Option(names = "--idle-timeout", defaultValue = "0",
-            description = "Seconds a connection may stay idle before it is closed; 0: never (default: ${DEFAULT-VALUE}).")
-    long idleTimeoutSeconds;
+    @Option(names = "--max-queues", description = "Queues the server may hold; clients create queues by reading them (default: 10000).")
+    Integer maxQueues;
 
-    @Option(names = "--max-open-reads", defaultValue = "" + ServerSettings.DEFAULT_MAX_OPEN_READS,
-            description = "Open reads per connection per queue (default: ${DEFAULT-VALUE}).")
-    int maxOpenReads;
+    @Option(names = "--idle-timeout", description = "Seconds a connection may stay idle before it is closed; 0: never (default: 0).")
+    Long idleTimeoutSeconds;
 
     /**
      * Runs the server.
@@ -63,12 +64,56 @@ public final class KestrelServerMain implements Callable<Integer> {
         System.exit(new CommandLine(new KestrelServerMain()).execute(args));
     }
 
+    /**
+     * The settings from the defaults, the configuration file and the command line.
+     *
+     * @return the settings
+     * @throws ConfigException if the configuration file is bad
+     */
+    ServerSettings settings() {
+        ServerSettings s = ServerSettings.defaults(data);
+        if (config != null) {
+            s = ConfigFile.read(config, s);
+        }
+        if (host != null) {
+            s = s.withHost(host);
+        }
+        if (memcachePort != null) {
+            s = s.withMemcachePort(memcachePort);
+        }
+        if (textPort != null) {
+            s = s.withTextPort(textPort);
+        }
+        if (maxLineLength != null) {
+            s = s.withMaxLineLength(maxLineLength);
+        }
+        if (maxItemSize != null) {
+            s = s.withMaxItemSize(maxItemSize);
+        }
+        if (maxOpenReads != null) {
+            s = s.withMaxOpenReads(maxOpenReads);
+        }
+        if (maxConnections != null) {
+            s = s.withMaxConnections(maxConnections);
+        }
+        if (maxQueues != null) {
+            s = s.withMaxQueues(maxQueues);
+        }
+        if (idleTimeoutSeconds != null) {
+            s = s.withIdleTimeout(Duration.ofSeconds(idleTimeoutSeconds));
+        }
+        return s;
+    }
+
     @Override
     public Integer call() throws Exception {
-        ServerSettings settings = ServerSettings.defaults(data).withHost(host).withMemcachePort(memcachePort)
-                .withTextPort(textPort).withMaxLineLength(maxLineLength).withMaxItemSize(maxItemSize)
-                .withMaxOpenReads(maxOpenReads).withMaxConnections(maxConnections)
-                .withMaxQueues(maxQueues).withIdleTimeout(java.time.Duration.ofSeconds(idleTimeoutSeconds));
+        ServerSettings settings;
+        try {
+            settings = settings();
+        } catch (ConfigException | IllegalArgumentException e) {
+            System.err.println("kestrel-server: " + e.getMessage());
+            return 2;
+        }
         KestrelServer server = KestrelServer.start(settings);
         StopSignals.install(server::close);
         server.awaitTermination();
