@@ -2,6 +2,7 @@ package dev.kestrel.server;
 
 import dev.kestrel.server.internal.config.ConfigException;
 import dev.kestrel.server.internal.config.ConfigFile;
+import dev.kestrel.server.internal.load.LoadCommand;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -19,6 +20,7 @@ import picocli.CommandLine.Option;
  * reason, and the process exits with status 2.
  */
 @Command(name = "kestrel-server", mixinStandardHelpOptions = true, versionProvider = KestrelServerMain.Version.class,
+        subcommands = LoadCommand.class,
         description = "A Kestrel-compatible queue server (memcache and text protocols) over durable journaled queues.")
 public final class KestrelServerMain implements Callable<Integer> {
 
