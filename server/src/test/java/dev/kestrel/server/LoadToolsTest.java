@@ -46,4 +46,25 @@ class LoadToolsTest extends ServerTestBase {
         String out = run("load", "flood", "-p", Integer.toString(server.memcachePort()), "-n", "1000", "-k", "2");
         assertThat(out).contains("Verified 1,000 items.");
     }
+
+    @Test
+    void shouldRunManyClientsWithVanishingReliableConsumersAndLoseNothing() {
+        String out = run("load", "many-clients", "-p", Integer.toString(server.memcachePort()), "-n", "50", "-s", "5", "-c", "10",
+                "-k", "20", "-x");
+        assertThat(out).containsPattern("Received 50 items in \\d+ msec\\.");
+    }
+
+    @Test
+    void shouldRunManyClientsWithVanishingPlainConsumersAndLoseNothing() {
+        String out = run("load", "many-clients", "-p", Integer.toString(server.memcachePort()), "-n", "50", "-s", "5", "-c", "10",
+                "-k", "20");
+        assertThat(out).containsPattern("Received 50 items in \\d+ msec\\.");
+    }
+
+    @Test
+    void shouldRunPackingAndReadEverySequenceNumberInOrder() {
+        String out = run("load", "packing", "-p", Integer.toString(server.memcachePort()), "-n", "500", "-c", "5", "-k", "4");
+        assertThat(out).contains("Wrote 100 items starting at 500.").containsPattern("Read 100 items in \\d+ msec\\.")
+                .contains("Verified 1000 items in sequence.");
+    }
 }

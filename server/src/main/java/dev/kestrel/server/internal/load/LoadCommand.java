@@ -7,6 +7,6 @@ import picocli.CommandLine.Command;
  * Each verifies every byte it reads back and exits non-zero if anything was wrong.
  */
 @Command(name = "load", description = "Load tools (Kestrel's scripts/load) against any memcache-protocol server.",
-        subcommands = {PutMany.class, Flood.class}, mixinStandardHelpOptions = true)
+        subcommands = {PutMany.class, Flood.class, ManyClients.class, Packing.class}, mixinStandardHelpOptions = true)
 public final class LoadCommand {
 }

@@ -52,6 +52,12 @@ final class MemcacheConnection implements AutoCloseable {
         expectStored();
     }
 
+    /** Sends a get and does not wait for the reply. */
+    void sendGet(String key) throws IOException {
+        out.write(("get " + key + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
     /** A get: the item, or {@code null} on a miss. */
     byte[] get(String key) throws IOException {
         out.write(("get " + key + "\r\n").getBytes(StandardCharsets.US_ASCII));
