@@ -20,7 +20,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.function.Supplier;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -61,6 +65,8 @@ public final class KestrelServer implements AutoCloseable {
     private final QueueStore store;
     private final QueueRegistry queues;
     private final ServerCounters counters;
+    /** Assigned once in the constructor; read by the limits' suppliers, which run only after it. */
+    private ServerContext context;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ChannelGroup channels = new DefaultChannelGroup("kestrel-connections", GlobalEventExecutor.INSTANCE);
@@ -70,15 +76,15 @@ public final class KestrelServer implements AutoCloseable {
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean closed;
 
-    private KestrelServer(ServerSettings settings, QueueStore store) throws InterruptedException {
+    private KestrelServer(ServerSettings settings, QueueStore store, Supplier<ServerSettings> reload) throws InterruptedException {
         this.settings = settings;
         this.store = store;
-        this.queues = new QueueRegistry(store, settings.maxQueues());
+        this.queues = new QueueRegistry(store, () -> this.context.settings().maxQueues());
         this.counters = new ServerCounters();
         this.bossGroup = Transport.eventLoopGroup(1, "kestrel-accept");
         this.workerGroup = Transport.eventLoopGroup(0, "kestrel-io");
-        ServerContext context = new ServerContext(settings, queues, counters, this::closeInBackground);
-        ConnectionCounter connectionCounter = new ConnectionCounter(counters, settings.maxConnections());
+        this.context = new ServerContext(settings, queues, counters, this::closeInBackground, current -> reload(current, reload));
+        ConnectionCounter connectionCounter = new ConnectionCounter(counters, () -> context.settings().maxConnections());
         try {
             memcacheChannel = bootstrap().childHandler(new MemcacheChannelInitializer(context, connectionCounter, channels))
                     .bind(new InetSocketAddress(settings.host(), settings.memcachePort())).sync().channel();
@@ -91,6 +97,32 @@ public final class KestrelServer implements AutoCloseable {
             queues.close();
             throw e;
         }
+    }
+
+    private static ServerContext.Reloaded reload(ServerSettings current, Supplier<ServerSettings> reload) {
+        if (reload == null) {
+            return new ServerContext.Reloaded(current, Optional.of("no configuration file to reload"));
+        }
+        ServerSettings next;
+        try {
+            next = reload.get();
+        } catch (RuntimeException e) {
+            return new ServerContext.Reloaded(current, Optional.of(String.valueOf(e.getMessage())));
+        }
+        ServerSettings applied = current.withMaxLineLength(next.maxLineLength()).withMaxItemSize(next.maxItemSize())
+                .withMaxOpenReads(next.maxOpenReads()).withMaxConnections(next.maxConnections()).withMaxQueues(next.maxQueues())
+                .withIdleTimeout(next.idleTimeout());
+        List<String> later = new ArrayList<>();
+        if (!next.host().equals(current.host()) || next.memcachePort() != current.memcachePort()
+                || next.textPort() != current.textPort()) {
+            later.add("host and ports");
+        }
+        if (!next.queueDefaults().equals(current.queueDefaults()) || !next.queues().equals(current.queues())) {
+            later.add("queue settings");
+        }
+        LOG.info("configuration reloaded: {}", applied);
+        return new ServerContext.Reloaded(applied,
+                later.isEmpty() ? Optional.empty() : Optional.of("reloaded; " + String.join(" and ", later) + " take effect at the next restart"));
     }
 
     private ServerBootstrap bootstrap() {
@@ -111,11 +143,33 @@ public final class KestrelServer implements AutoCloseable {
      * @throws InterruptedException if interrupted while binding
      */
     public static KestrelServer start(ServerSettings settings) throws InterruptedException {
+        return start(settings, null);
+    }
+
+    /**
+     * Opens the store in {@link ServerSettings#dataDirectory()} and starts listening; the
+     * {@code reload} command calls {@code reload} for the new settings.
+     *
+     * <p>On {@code reload}, the server limits ({@code maxLineLength}, {@code maxItemSize},
+     * {@code maxOpenReads}, {@code maxConnections}, {@code maxQueues}, {@code idleTimeout}) change
+     * at once (the per-connection ones for new connections). The address, the ports and queue
+     * settings cannot change while the store is open: if they differ the reply says they take
+     * effect at the next restart. A supplier that throws (a bad file) changes nothing; the reply
+     * carries its message.
+     *
+     * @param settings what to listen on and the limits
+     * @param reload reads the settings again (for example from the configuration file), or
+     *     {@code null} when there is nothing to reload
+     * @return the running server
+     * @throws IllegalStateException if the data directory is owned by another store
+     * @throws InterruptedException if interrupted while binding
+     */
+    public static KestrelServer start(ServerSettings settings, Supplier<ServerSettings> reload) throws InterruptedException {
         QueueStore.Builder builder = QueueStore.builder(settings.dataDirectory()).defaults(settings.queueDefaults());
         settings.queues().forEach(builder::queue);
         QueueStore store = builder.open();
         try {
-            KestrelServer server = new KestrelServer(settings, store);
+            KestrelServer server = new KestrelServer(settings, store, reload);
             LOG.info("kestrel-server {} listening: memcache={} text={} transport={} data={}", VERSION,
                     server.memcacheChannel.localAddress(), server.textChannel == null ? "off" : server.textChannel.localAddress(),
                     Transport.name(), settings.dataDirectory().toAbsolutePath());

@@ -116,7 +116,7 @@ public final class KestrelServerMain implements Callable<Integer> {
             System.err.println("kestrel-server: " + e.getMessage());
             return 2;
         }
-        KestrelServer server = KestrelServer.start(settings);
+        KestrelServer server = KestrelServer.start(settings, config == null ? null : this::settings);
         StopSignals.install(server::close);
         server.awaitTermination();
         return 0;

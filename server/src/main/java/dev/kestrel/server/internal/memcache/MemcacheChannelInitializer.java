@@ -1,5 +1,6 @@
 package dev.kestrel.server.internal.memcache;
 
+import dev.kestrel.server.ServerSettings;
 import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.net.ConnectionCounter;
 import dev.kestrel.server.internal.net.SequencedHandler;
@@ -34,11 +35,12 @@ public final class MemcacheChannelInitializer extends ChannelInitializer<SocketC
     protected void initChannel(SocketChannel ch) {
         channels.add(ch);
         ch.pipeline().addLast("counter", connectionCounter);
-        long idle = server.settings.idleTimeout().toMillis();
+        ServerSettings settings = server.settings();
+        long idle = settings.idleTimeout().toMillis();
         if (idle > 0) {
             ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
         }
-        ch.pipeline().addLast("framing", new MemcacheFrameDecoder(server.settings.maxLineLength(), server.settings.maxItemSize()));
+        ch.pipeline().addLast("framing", new MemcacheFrameDecoder(settings.maxLineLength(), settings.maxItemSize()));
         ch.pipeline().addLast("memcache", new SequencedHandler(stream -> new MemcacheCommands(server, ch.eventLoop(), stream)));
     }
 }

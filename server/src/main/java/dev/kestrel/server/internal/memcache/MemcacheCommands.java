@@ -4,7 +4,6 @@ import dev.kestrel.DurableQueue;
 import dev.kestrel.QueueClosedException;
 import dev.kestrel.ReliableRead;
 import dev.kestrel.server.KestrelServer;
-import dev.kestrel.server.ServerSettings;
 import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.ServerStatus;
 import dev.kestrel.server.internal.net.ProtocolCommands;
@@ -42,7 +41,6 @@ final class MemcacheCommands implements ProtocolCommands {
 
     private final ServerContext server;
     private final QueueRegistry queues;
-    private final ServerSettings settings;
     private final ServerCounters counters;
     private final EventLoop loop;
     /** Writes a partial reply at once (monitor's VALUE blocks). Event loop only. */
@@ -55,7 +53,6 @@ final class MemcacheCommands implements ProtocolCommands {
     MemcacheCommands(ServerContext server, EventLoop loop, Consumer<Reply> stream) {
         this.server = server;
         this.queues = server.queues;
-        this.settings = server.settings;
         this.counters = server.counters;
         this.loop = loop;
         this.stream = stream;
@@ -121,6 +118,8 @@ final class MemcacheCommands implements ProtocolCommands {
                 return c.args.size() < 2 || c.args.size() > 3 ? arity("monitor <queue> <seconds> [max]") : monitor(c.args);
             case "status":
                 return c.args.size() > 1 ? arity("status [UP|READONLY|QUIESCENT]") : status(c.args);
+            case "reload":
+                return c.args.isEmpty() ? server.reload().thenApply(MemcacheCommands::reloaded) : arity("reload");
             case "shutdown":
                 server.shutdown();
                 return done(Replies.CLOSE);
@@ -131,6 +130,10 @@ final class MemcacheCommands implements ProtocolCommands {
             default:
                 return done(Replies.clientError("unknown command: " + Replies.printable(c.name), true));
         }
+    }
+
+    private static Reply reloaded(java.util.Optional<String> problem) {
+        return problem.isEmpty() ? Replies.RELOADED : Replies.serverError(problem.get());
     }
 
     private boolean writable() {
@@ -247,8 +250,9 @@ final class MemcacheCommands implements ProtocolCommands {
         if (!server.status().readable()) {
             return refused();
         }
-        if (reads.count(o.queue) >= settings.maxOpenReads()) {
-            LOG.debug("queue={} open reads over the limit of {} per connection: closing", o.queue, settings.maxOpenReads());
+        int limit = server.settings().maxOpenReads();
+        if (reads.count(o.queue) >= limit) {
+            LOG.debug("queue={} open reads over the limit of {} per connection: closing", o.queue, limit);
             return done(Replies.ERROR_AND_CLOSE);
         }
         return onLoop(waitFor(q.openAsync(o.timeoutMillis, TimeUnit.MILLISECONDS)), r -> {
@@ -301,7 +305,7 @@ final class MemcacheCommands implements ProtocolCommands {
 
     private CompletableFuture<Reply> monitorNext(DurableQueue q, String name, long deadline, long left) {
         long wait = deadline - System.nanoTime();
-        if (left <= 0 || wait <= 0 || closed || reads.count(name) >= settings.maxOpenReads()) {
+        if (left <= 0 || wait <= 0 || closed || reads.count(name) >= server.settings().maxOpenReads()) {
             return done(Replies.END);
         }
         return onLoop(waitFor(q.openAsync(wait, TimeUnit.NANOSECONDS)), r -> {

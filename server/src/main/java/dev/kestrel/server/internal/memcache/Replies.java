@@ -22,6 +22,7 @@ final class Replies {
     static final Reply NOT_STORED = line("NOT_STORED");
     static final Reply DELETED = line("DELETED");
     static final Reply FLUSHED_ALL = line("Flushed all queues.");
+    static final Reply RELOADED = line("Reloaded config.");
     /** {@code ERROR}, then the connection is closed (as Kestrel does for too many open reads). */
     static final Reply ERROR_AND_CLOSE = new Reply(bytes("ERROR\r\n"), null, null, true);
     static final Reply ERROR = line("ERROR");

@@ -17,14 +17,14 @@ import java.nio.charset.StandardCharsets;
 public final class ConnectionCounter extends ChannelDuplexHandler {
     private static final byte[] TOO_MANY = "SERVER_ERROR too many connections\r\n".getBytes(StandardCharsets.US_ASCII);
     private final ServerCounters counters;
-    private final int maxConnections;
+    private final java.util.function.IntSupplier maxConnections;
 
     /**
      * @param counters where to count
      * @param maxConnections connections served at once; a connection beyond is answered
      *     {@code SERVER_ERROR too many connections} and closed
      */
-    public ConnectionCounter(ServerCounters counters, int maxConnections) {
+    public ConnectionCounter(ServerCounters counters, java.util.function.IntSupplier maxConnections) {
         this.counters = counters;
         this.maxConnections = maxConnections;
     }
@@ -33,7 +33,7 @@ public final class ConnectionCounter extends ChannelDuplexHandler {
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         counters.currConnections.increment();
         counters.totalConnections.increment();
-        if (counters.currConnections.sum() > maxConnections) {
+        if (counters.currConnections.sum() > maxConnections.getAsInt()) {
             ctx.channel().config().setAutoRead(false);
             ctx.writeAndFlush(Unpooled.wrappedBuffer(TOO_MANY)).addListener(ChannelFutureListener.CLOSE);
             return;

@@ -23,15 +23,15 @@ import java.util.concurrent.TimeUnit;
  */
 public final class QueueRegistry {
     private final QueueStore store;
-    private final int maxQueues;
+    private final java.util.function.IntSupplier maxQueues;
     private final Map<String, DurableQueue> open = new ConcurrentHashMap<>();
     private final ExecutorService admin = Executors.newFixedThreadPool(2, new DefaultThreadFactory("kestrel-admin", true));
 
     /**
      * @param store the store to serve
-     * @param maxQueues the most queues the store may hold; creating more fails with {@link TooManyQueuesException}
+     * @param maxQueues the most queues the store may hold; creating more fails with {@link TooManyQueuesException}; read at each creation
      */
-    public QueueRegistry(QueueStore store, int maxQueues) {
+    public QueueRegistry(QueueStore store, java.util.function.IntSupplier maxQueues) {
         this.store = store;
         this.maxQueues = maxQueues;
     }
@@ -56,13 +56,14 @@ public final class QueueRegistry {
 
     private DurableQueue openOrCreate(String name) {
         java.util.SortedSet<String> names = store.queueNames();
-        if (!names.contains(name) && names.size() >= maxQueues) {
-            throw new TooManyQueuesException("too many queues (limit " + maxQueues + ")");
+        int limit = maxQueues.getAsInt();
+        if (!names.contains(name) && names.size() >= limit) {
+            throw new TooManyQueuesException("too many queues (limit " + limit + ")");
         }
         return store.queue(name);
     }
 
-    /** A new queue was refused because the store holds {@link #maxQueues} queues already. */
+    /** A new queue was refused because the store holds its limit of queues already. */
     public static final class TooManyQueuesException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 

@@ -1,5 +1,6 @@
 package dev.kestrel.server.internal.text;
 
+import dev.kestrel.server.ServerSettings;
 import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.net.ConnectionCounter;
 import dev.kestrel.server.internal.net.SequencedHandler;
@@ -33,11 +34,12 @@ public final class TextChannelInitializer extends ChannelInitializer<SocketChann
     protected void initChannel(SocketChannel ch) {
         channels.add(ch);
         ch.pipeline().addLast("counter", connectionCounter);
-        long idle = server.settings.idleTimeout().toMillis();
+        ServerSettings settings = server.settings();
+        long idle = settings.idleTimeout().toMillis();
         if (idle > 0) {
             ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
         }
-        ch.pipeline().addLast("framing", new TextFrameDecoder(server.settings.maxLineLength(), server.settings.maxItemSize()));
+        ch.pipeline().addLast("framing", new TextFrameDecoder(settings.maxLineLength(), settings.maxItemSize()));
         ch.pipeline().addLast("text", new SequencedHandler(stream -> new TextCommands(server, ch.eventLoop(), stream)));
     }
 }

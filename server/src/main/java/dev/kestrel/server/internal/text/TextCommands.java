@@ -234,7 +234,7 @@ final class TextCommands implements ProtocolCommands {
 
     private CompletableFuture<Reply> monitorNext(DurableQueue q, String name, long deadline) {
         long wait = deadline - System.nanoTime();
-        if (wait <= 0 || closed || reads.count(name) >= server.settings.maxOpenReads()) {
+        if (wait <= 0 || closed || reads.count(name) >= server.settings().maxOpenReads()) {
             return done(NO_ITEM);
         }
         return onLoop(waitFor(q.openAsync(wait, TimeUnit.NANOSECONDS)), r -> {
