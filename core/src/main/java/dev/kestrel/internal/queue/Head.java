@@ -91,8 +91,23 @@ final class Head {
      * next live record's position is after {@code before}: the origin of the first returned item,
      * which is delivered first. (Returned items normally sit before the head; after a restart
      * that found only some of them copied forward by compaction, the head may hold older ones.)
+     *
+     * <p>For {@link #TAKE} and {@link #PEEK}, items returned while the call runs are seen too: the
+     * returned items are read again after the record's length (acquire), so an item returned
+     * before that record was committed is delivered first (an abort and then a put on one thread
+     * are never overtaken); and an empty journal with an item returned meanwhile is {@link #DEFER}.
+     * Lincheck found the stale read: {@code open(2), abort, put(3)} on one thread while another's
+     * {@code peek} returned 3.
      */
     long claim(int maxLen, int mode, boolean strict, long before) {
+        long r = claimJournal(maxLen, mode, strict, before);
+        if (r == EMPTY && mode <= PEEK && before == Long.MAX_VALUE && queue.outstanding.hasReturned()) {
+            return DEFER;
+        }
+        return r;
+    }
+
+    private long claimJournal(int maxLen, int mode, boolean strict, long before) {
         for (int spins = 0; ; ) {
             long h = position();
             Segment s = table.get(Positions.sequence(h));
@@ -178,7 +193,7 @@ final class Head {
                 if (mode == SWEEP) {
                     return EMPTY;
                 }
-                if (h > before) {
+                if (h > before || (mode <= PEEK && h > queue.outstanding.firstOrigin())) {
                     return DEFER;
                 }
                 int payload = len - HEADER_LENGTH;
