@@ -7,9 +7,10 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code size()}, {@code bytes()}, the limits and the statistics consistent.
  *
  * <p>Stored items are {@code in - out - open}. The counters are {@link LongAdder}s: producers and
- * consumers on different threads update different cells instead of contending for one word; a
- * sum read during updates is a value the counter held during the read, which is what
- * {@code size()} promises. {@link Limits} keeps its own exact count when limits are set.
+ * consumers on different threads update different cells instead of contending for one word. The
+ * sums are exact when nothing is in progress and estimates while operations run (each operation is
+ * counted a moment after it takes effect), which is what {@code size()} promises.
+ * {@link Limits} keeps its own exact count when limits are set.
  */
 final class Counts {
     final Limits limits;
