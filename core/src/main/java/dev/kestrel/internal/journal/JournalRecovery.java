@@ -306,7 +306,7 @@ public final class JournalRecovery {
             }
             if (kind == CLAIM) {
                 int claimed = span;
-                if (plausibleRecordStart(s, p + claimed)) {
+                if (plausibleClaim(s, p, claimed)) {
                     info("segment=" + s + " offset=" + p + ": append of " + (claimed - HEADER_LENGTH)
                             + " bytes or fewer never committed (never acknowledged); skipped");
                     RecordDescriptor.writeFiller(buf, s.sequence(), p, RecordDescriptor.TYPE_SKIP, claimed);
@@ -391,6 +391,38 @@ public final class JournalRecovery {
     }
 
     /**
+     * Whether the claim header at {@code p} covering {@code claimed} bytes can be trusted and
+     * stepped over: a record may start where it ends ({@link #plausibleRecordStart}), and no record
+     * that verifies starts inside it. A writer claims fresh, zero-filled space and dies before its
+     * commit, so nothing inside a real claim verifies; bytes that only look like a claim (a page
+     * garbled by a power cut can hold a negative length and a zero type word anywhere) would
+     * otherwise hide every intact record they appear to cover.
+     */
+    private boolean plausibleClaim(Segment s, int p, int claimed) {
+        if (!plausibleRecordStart(s, p + claimed)) {
+            return false;
+        }
+        ByteBuffer buf = s.buffer();
+        int k = kind;
+        int n = span;
+        try {
+            for (int q = p + 8; q < p + claimed; q += 8) {
+                if (RecordDescriptor.lengthAcquire(buf, q) <= 0 || !RecordDescriptor.hasMarker(RecordDescriptor.typeWordAt(buf, q))) {
+                    continue; // free, claimed or not a header: cannot be a record that verifies
+                }
+                inspect(s, q);
+                if (kind == DATA || kind == SKIP || kind == END) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            kind = k;
+            span = n;
+        }
+    }
+
+    /**
      * Whether a record may start at {@code q}: the end of the segment, free space, another
      * unfinished claim (several writers can die mid-append at once), or a record that verifies.
      * Used to trust the length of an unfinished claim before stepping over it.
@@ -427,7 +459,7 @@ public final class JournalRecovery {
                 if (kind == DATA || kind == SKIP || kind == END) {
                     return q;
                 }
-                if (kind == CLAIM && plausibleRecordStart(s, q + span)) {
+                if (kind == CLAIM && plausibleClaim(s, q, span)) {
                     return q;
                 }
             }
