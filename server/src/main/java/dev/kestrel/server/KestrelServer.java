@@ -172,7 +172,7 @@ public final class KestrelServer implements AutoCloseable {
             KestrelServer server = new KestrelServer(settings, store, reload);
             LOG.info("kestrel-server {} listening: memcache={} text={} transport={} data={}", VERSION,
                     server.memcacheChannel.localAddress(), server.textChannel == null ? "off" : server.textChannel.localAddress(),
-                    Transport.name(), settings.dataDirectory().toAbsolutePath());
+                    Transport.name(), settings.dataDirectory().toAbsolutePath().normalize());
             return server;
         } catch (InterruptedException | RuntimeException e) {
             store.close();
