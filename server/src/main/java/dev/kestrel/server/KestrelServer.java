@@ -2,13 +2,14 @@ package dev.kestrel.server;
 
 import dev.kestrel.QueueStore;
 import dev.kestrel.server.internal.ServerContext;
-import dev.kestrel.server.internal.memcache.MemcacheChannelInitializer;
+import dev.kestrel.server.internal.memcache.MemcacheProtocol;
 import dev.kestrel.server.internal.net.ConnectionCounter;
+import dev.kestrel.server.internal.net.ConnectionInitializer;
 import dev.kestrel.server.internal.net.SequencedHandler;
-import dev.kestrel.server.internal.text.TextChannelInitializer;
 import dev.kestrel.server.internal.net.ServerCounters;
 import dev.kestrel.server.internal.net.Transport;
 import dev.kestrel.server.internal.queues.QueueRegistry;
+import dev.kestrel.server.internal.text.TextProtocol;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -86,10 +87,10 @@ public final class KestrelServer implements AutoCloseable {
         this.context = new ServerContext(settings, queues, counters, this::closeInBackground, current -> reload(current, reload));
         ConnectionCounter connectionCounter = new ConnectionCounter(counters, () -> context.settings().maxConnections());
         try {
-            memcacheChannel = bootstrap().childHandler(new MemcacheChannelInitializer(context, connectionCounter, channels))
+            memcacheChannel = bootstrap().childHandler(new ConnectionInitializer(context, connectionCounter, channels, new MemcacheProtocol()))
                     .bind(new InetSocketAddress(settings.host(), settings.memcachePort())).sync().channel();
             textChannel = settings.textPort() == 0 ? null
-                    : bootstrap().childHandler(new TextChannelInitializer(context, connectionCounter, channels))
+                    : bootstrap().childHandler(new ConnectionInitializer(context, connectionCounter, channels, new TextProtocol()))
                             .bind(new InetSocketAddress(settings.host(), settings.textPort())).sync().channel();
         } catch (InterruptedException | RuntimeException e) {
             channels.close().awaitUninterruptibly();

@@ -3,7 +3,6 @@ package dev.kestrel.internal.journal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,9 +32,9 @@ class ConsecutiveUnfinishedAppendsTest {
     void twoUnfinishedAppendsAtTheTailAreSkippedNotReportedAsDamage() throws IOException {
         Segment s = Segment.create(dir, 1, CAPACITY, PosixSegmentAllocator.INSTANCE, 1L);
         int o = SegmentDescriptor.HEADER_LENGTH;
-        o = write(s, o, new byte[] {1, 2, 3}, true);
-        o = write(s, o, new byte[93], false); // producer A: claimed, written, not committed
-        write(s, o, new byte[146], false);    // producer B: the same, right after it
+        o = RecordWriter.write(s, o, new byte[] {1, 2, 3}, true);
+        o = RecordWriter.write(s, o, new byte[93], false); // producer A: claimed, written, not committed
+        RecordWriter.write(s, o, new byte[146], false);    // producer B: the same, right after it
         s.close();
 
         JournalRecovery r = JournalRecovery.recover("q", dir, -1);
@@ -52,10 +51,10 @@ class ConsecutiveUnfinishedAppendsTest {
     void twoUnfinishedAppendsBeforeACommittedRecordAreSkippedNotReportedAsDamage() throws IOException {
         Segment s = Segment.create(dir, 1, CAPACITY, PosixSegmentAllocator.INSTANCE, 1L);
         int o = SegmentDescriptor.HEADER_LENGTH;
-        o = write(s, o, new byte[] {1, 2, 3}, true);
-        o = write(s, o, new byte[93], false);
-        o = write(s, o, new byte[146], false);
-        write(s, o, new byte[] {4, 5}, true); // producer C committed after them: acknowledged
+        o = RecordWriter.write(s, o, new byte[] {1, 2, 3}, true);
+        o = RecordWriter.write(s, o, new byte[93], false);
+        o = RecordWriter.write(s, o, new byte[146], false);
+        RecordWriter.write(s, o, new byte[] {4, 5}, true); // producer C committed after them: acknowledged
         s.close();
 
         JournalRecovery r = JournalRecovery.recover("q", dir, -1);
@@ -66,20 +65,5 @@ class ConsecutiveUnfinishedAppendsTest {
         } finally {
             r.segments().forEach(Segment::close);
         }
-    }
-
-    /** Writes a DATA record at {@code o} as the appender does, committing it or not; returns the next offset. */
-    private static int write(Segment s, int o, byte[] payload, boolean commit) {
-        ByteBuffer buf = s.buffer();
-        int length = RecordDescriptor.HEADER_LENGTH + payload.length;
-        int typeWord = RecordDescriptor.typeWord(RecordDescriptor.TYPE_DATA, 0);
-        RecordDescriptor.markClaimed(buf, o, length);
-        buf.put(o + RecordDescriptor.HEADER_LENGTH, payload);
-        int crc = Checksums.ofArray(payload, 0, payload.length, s.sequence(), o, length, typeWord, 1L, 0L);
-        RecordDescriptor.writeHeader(buf, o, typeWord, crc, 1L, 0L);
-        if (commit) {
-            RecordDescriptor.commit(buf, o, length);
-        }
-        return o + RecordDescriptor.aligned(length);
     }
 }

@@ -3,7 +3,6 @@ package dev.kestrel.internal.journal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,11 +26,11 @@ class GarbageThatLooksLikeAClaimTest {
     void recordsThatVerifyInsideAFakeClaimAreDeliveredAndTheGarbageReported() throws IOException {
         Segment s = Segment.create(dir, 1, CAPACITY, PosixSegmentAllocator.INSTANCE, 1L);
         int o = SegmentDescriptor.HEADER_LENGTH;
-        o = write(s, o, new byte[] {1, 2, 3}, true);
+        o = RecordWriter.write(s, o, new byte[] {1, 2, 3}, true);
         int garbage = o;
         o += 64; // garbled bytes, then the records that follow them on the page
-        o = write(s, o, new byte[40], true);
-        o = write(s, o, new byte[70], true);
+        o = RecordWriter.write(s, o, new byte[40], true);
+        o = RecordWriter.write(s, o, new byte[70], true);
         int end = o;
         fakeClaim(s, garbage, end + 256 - garbage); // ends in free space: looks plausible
         s.close();
@@ -50,14 +49,14 @@ class GarbageThatLooksLikeAClaimTest {
     void aFakeClaimFoundWhileResyncingAfterDamageDoesNotHideTheRecordsAfterIt() throws IOException {
         Segment s = Segment.create(dir, 1, CAPACITY, PosixSegmentAllocator.INSTANCE, 1L);
         int o = SegmentDescriptor.HEADER_LENGTH;
-        o = write(s, o, new byte[] {1, 2, 3}, true);
+        o = RecordWriter.write(s, o, new byte[] {1, 2, 3}, true);
         int damaged = o;
-        o = write(s, o, new byte[50], true);
+        o = RecordWriter.write(s, o, new byte[50], true);
         s.buffer().put(damaged + RecordDescriptor.HEADER_LENGTH + 7, (byte) 0x5A); // CRC now fails
         int garbage = o;
         o += 48;
-        o = write(s, o, new byte[40], true);
-        o = write(s, o, new byte[90], true);
+        o = RecordWriter.write(s, o, new byte[40], true);
+        o = RecordWriter.write(s, o, new byte[90], true);
         fakeClaim(s, garbage, o + 512 - garbage);
         s.close();
 
@@ -74,9 +73,9 @@ class GarbageThatLooksLikeAClaimTest {
     void aRealUnfinishedClaimIsStillSteppedOverQuietly() throws IOException {
         Segment s = Segment.create(dir, 1, CAPACITY, PosixSegmentAllocator.INSTANCE, 1L);
         int o = SegmentDescriptor.HEADER_LENGTH;
-        o = write(s, o, new byte[] {1, 2, 3}, true);
-        o = write(s, o, new byte[200], false);
-        write(s, o, new byte[] {4, 5}, true);
+        o = RecordWriter.write(s, o, new byte[] {1, 2, 3}, true);
+        o = RecordWriter.write(s, o, new byte[200], false);
+        RecordWriter.write(s, o, new byte[] {4, 5}, true);
         s.close();
 
         JournalRecovery r = JournalRecovery.recover("q", dir, -1);
@@ -94,20 +93,5 @@ class GarbageThatLooksLikeAClaimTest {
         s.buffer().putInt(at, 0);
         RecordDescriptor.markClaimed(s.buffer(), at, span);
         s.buffer().putInt(at + RecordDescriptor.TYPE_OFFSET, 0);
-    }
-
-    /** Writes a DATA record at {@code o} as the appender does, committing it or not; returns the next offset. */
-    private static int write(Segment s, int o, byte[] payload, boolean commit) {
-        ByteBuffer buf = s.buffer();
-        int length = RecordDescriptor.HEADER_LENGTH + payload.length;
-        int typeWord = RecordDescriptor.typeWord(RecordDescriptor.TYPE_DATA, 0);
-        RecordDescriptor.markClaimed(buf, o, length);
-        buf.put(o + RecordDescriptor.HEADER_LENGTH, payload);
-        int crc = Checksums.ofArray(payload, 0, payload.length, s.sequence(), o, length, typeWord, 1L, 0L);
-        RecordDescriptor.writeHeader(buf, o, typeWord, crc, 1L, 0L);
-        if (commit) {
-            RecordDescriptor.commit(buf, o, length);
-        }
-        return o + RecordDescriptor.aligned(length);
     }
 }

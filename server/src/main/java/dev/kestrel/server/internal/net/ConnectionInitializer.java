@@ -1,9 +1,7 @@
-package dev.kestrel.server.internal.text;
+package dev.kestrel.server.internal.net;
 
 import dev.kestrel.server.ServerSettings;
 import dev.kestrel.server.internal.ServerContext;
-import dev.kestrel.server.internal.net.ConnectionCounter;
-import dev.kestrel.server.internal.net.SequencedHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -11,23 +9,30 @@ import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The pipeline of a text-protocol connection: {@link ConnectionCounter}, an idle timer if
- * configured, {@link TextFrameDecoder}, and a {@link SequencedHandler} running {@link TextCommands}.
+ * The pipeline of a connection, whatever its {@link Protocol}: {@link ConnectionCounter}
+ * (connections, bytes, the connection limit), an idle timer if one is configured, the protocol's
+ * framing decoder (line and item limits), and a {@link SequencedHandler} running the protocol's
+ * commands one request after another. Settings are read per connection, so a {@code reload}
+ * applies to connections opened after it.
  */
-public final class TextChannelInitializer extends ChannelInitializer<SocketChannel> {
+public final class ConnectionInitializer extends ChannelInitializer<SocketChannel> {
     private final ServerContext server;
     private final ConnectionCounter connectionCounter;
     private final ChannelGroup channels;
+    private final Protocol protocol;
 
     /**
      * @param server what the connections share
-     * @param connectionCounter the server's connection counter (shared by both protocols)
+     * @param connectionCounter the server's connection counter (shared by every protocol)
      * @param channels where open connections are tracked (stopped with the server)
+     * @param protocol what this port speaks
      */
-    public TextChannelInitializer(ServerContext server, ConnectionCounter connectionCounter, ChannelGroup channels) {
+    public ConnectionInitializer(ServerContext server, ConnectionCounter connectionCounter, ChannelGroup channels,
+            Protocol protocol) {
         this.server = server;
         this.connectionCounter = connectionCounter;
         this.channels = channels;
+        this.protocol = protocol;
     }
 
     @Override
@@ -39,7 +44,8 @@ public final class TextChannelInitializer extends ChannelInitializer<SocketChann
         if (idle > 0) {
             ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
         }
-        ch.pipeline().addLast("framing", new TextFrameDecoder(settings.maxLineLength(), settings.maxItemSize()));
-        ch.pipeline().addLast("text", new SequencedHandler(stream -> new TextCommands(server, ch.eventLoop(), stream)));
+        ch.pipeline().addLast("framing", protocol.framing(settings));
+        ch.pipeline().addLast(protocol.name(),
+                new SequencedHandler(stream -> protocol.commands(server, ch.eventLoop(), stream)));
     }
 }

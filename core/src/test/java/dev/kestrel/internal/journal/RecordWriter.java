@@ -1,0 +1,27 @@
+package dev.kestrel.internal.journal;
+
+import java.nio.ByteBuffer;
+
+/** Writes records into a segment the way the appender does, for recovery tests that need exact layouts. */
+final class RecordWriter {
+    private RecordWriter() {
+    }
+
+    /**
+     * Writes a DATA record at {@code o}: claim (negative length), payload, header, and, if
+     * {@code commit}, the committing length; returns the offset after it.
+     */
+    static int write(Segment s, int o, byte[] payload, boolean commit) {
+        ByteBuffer buf = s.buffer();
+        int length = RecordDescriptor.HEADER_LENGTH + payload.length;
+        int typeWord = RecordDescriptor.typeWord(RecordDescriptor.TYPE_DATA, 0);
+        RecordDescriptor.markClaimed(buf, o, length);
+        buf.put(o + RecordDescriptor.HEADER_LENGTH, payload);
+        int crc = Checksums.ofArray(payload, 0, payload.length, s.sequence(), o, length, typeWord, 1L, 0L);
+        RecordDescriptor.writeHeader(buf, o, typeWord, crc, 1L, 0L);
+        if (commit) {
+            RecordDescriptor.commit(buf, o, length);
+        }
+        return o + RecordDescriptor.aligned(length);
+    }
+}
