@@ -4,22 +4,19 @@ import dev.kestrel.DurableQueue;
 import dev.kestrel.QueueClosedException;
 import dev.kestrel.ReliableRead;
 import dev.kestrel.server.KestrelServer;
+import dev.kestrel.server.internal.ConnectionCommands;
 import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.ServerStatus;
-import dev.kestrel.server.internal.net.ProtocolCommands;
 import dev.kestrel.server.internal.net.Reply;
 import dev.kestrel.server.internal.net.ServerCounters;
-import dev.kestrel.server.internal.queues.OpenReads;
 import dev.kestrel.server.internal.queues.QueueRegistry;
 import io.netty.channel.EventLoop;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,55 +33,18 @@ import org.slf4j.LoggerFactory;
  * connection is still there when the item arrives, so a client that gives up and disconnects while
  * waiting costs no item.
  */
-final class MemcacheCommands implements ProtocolCommands {
+final class MemcacheCommands extends ConnectionCommands {
     private static final Logger LOG = LoggerFactory.getLogger(MemcacheCommands.class);
 
-    private final ServerContext server;
-    private final QueueRegistry queues;
     private final ServerCounters counters;
-    private final EventLoop loop;
-    /** Writes a partial reply at once (monitor's VALUE blocks). Event loop only. */
-    private final Consumer<Reply> stream;
-    private final OpenReads reads = new OpenReads();
-    private boolean closed;
-    /** The wait for an item under way ({@code /t=}), cancelled if the connection closes. */
-    private CompletableFuture<?> waiting;
 
     MemcacheCommands(ServerContext server, EventLoop loop, Consumer<Reply> stream) {
-        this.server = server;
-        this.queues = server.queues;
+        super(server, loop, stream);
         this.counters = server.counters;
-        this.loop = loop;
-        this.stream = stream;
     }
 
     @Override
-    public void cancelWait() {
-        CompletableFuture<?> w = waiting;
-        if (w != null) {
-            w.cancel(false);
-        }
-    }
-
-    @Override
-    public void connectionClosed() {
-        closed = true;
-        cancelWait();
-        reads.abortAll();
-    }
-
-    @Override
-    public CompletableFuture<Reply> execute(Object request) {
-        CompletableFuture<Reply> f;
-        try {
-            f = dispatch(request);
-        } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
-        }
-        return f.exceptionally(this::failure);
-    }
-
-    private CompletableFuture<Reply> dispatch(Object request) {
+    protected CompletableFuture<Reply> dispatch(Object request) {
         if (request instanceof MemcacheRequest.Malformed) {
             return done(Replies.clientError(((MemcacheRequest.Malformed) request).reason, true));
         }
@@ -134,10 +94,6 @@ final class MemcacheCommands implements ProtocolCommands {
 
     private static Reply reloaded(java.util.Optional<String> problem) {
         return problem.isEmpty() ? Replies.RELOADED : Replies.serverError(problem.get());
-    }
-
-    private boolean writable() {
-        return server.status().writable();
     }
 
     private CompletableFuture<Reply> refused() {
@@ -345,14 +301,6 @@ final class MemcacheCommands implements ProtocolCommands {
         });
     }
 
-    /** Remembers a wait so that a close can cancel it (an item taken for it after that is aborted). */
-    private <T> CompletableFuture<T> waitFor(CompletableFuture<T> f) {
-        if (!f.isDone()) {
-            waiting = f;
-        }
-        return f;
-    }
-
     private Reply hitOrMiss(String queue, byte[] item) {
         if (item == null) {
             counters.getMisses.increment();
@@ -362,11 +310,8 @@ final class MemcacheCommands implements ProtocolCommands {
         return Replies.value(queue, item);
     }
 
-    private Reply failure(Throwable t) {
-        Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-        if (e instanceof java.util.concurrent.CancellationException) {
-            return Replies.NONE; // the connection closed while the request waited
-        }
+    @Override
+    protected Reply failure(Throwable e) {
         if (e instanceof IllegalArgumentException) {
             return Replies.clientError(e.getMessage(), false);
         }
@@ -382,17 +327,5 @@ final class MemcacheCommands implements ProtocolCommands {
 
     private static CompletableFuture<Reply> arity(String usage) {
         return done(Replies.clientError("wrong number of arguments: " + usage, true));
-    }
-
-    private static CompletableFuture<Reply> done(Reply r) {
-        return CompletableFuture.completedFuture(r);
-    }
-
-    /** Continues with {@code next} on the event loop: at once if already there and done, else as a task. */
-    private <T> CompletableFuture<Reply> onLoop(CompletableFuture<T> f, Function<T, CompletableFuture<Reply>> next) {
-        if (f.isDone() && loop.inEventLoop() && !f.isCompletedExceptionally()) {
-            return next.apply(f.join());
-        }
-        return f.thenComposeAsync(next, loop);
     }
 }

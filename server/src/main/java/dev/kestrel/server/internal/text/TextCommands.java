@@ -4,23 +4,20 @@ import dev.kestrel.DurableQueue;
 import dev.kestrel.QueueClosedException;
 import dev.kestrel.ReliableRead;
 import dev.kestrel.server.KestrelServer;
+import dev.kestrel.server.internal.ConnectionCommands;
 import dev.kestrel.server.internal.ServerContext;
 import dev.kestrel.server.internal.ServerStatus;
-import dev.kestrel.server.internal.net.ProtocolCommands;
 import dev.kestrel.server.internal.net.Reply;
-import dev.kestrel.server.internal.queues.OpenReads;
 import dev.kestrel.server.internal.queues.QueueRegistry;
 import io.netty.channel.EventLoop;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,20 +36,12 @@ import org.slf4j.LoggerFactory;
  * sent once every item is as durable as the queue's sync policy promises. As for memcache, nothing
  * here blocks an event loop.
  */
-final class TextCommands implements ProtocolCommands {
+final class TextCommands extends ConnectionCommands {
     private static final Logger LOG = LoggerFactory.getLogger(TextCommands.class);
     private static final byte[] COLON = {':'};
     private static final byte[] LF = {'\n'};
     static final Reply NO_ITEM = line("*");
     static final Reply CLOSE = new Reply(new byte[0], null, null, true);
-
-    private final ServerContext server;
-    private final QueueRegistry queues;
-    private final EventLoop loop;
-    private final Consumer<Reply> stream;
-    private final OpenReads reads = new OpenReads();
-    private boolean closed;
-    private CompletableFuture<?> waiting;
 
     /** The put being received: its queue (or why it is refused), expiry and the items' outcomes. */
     private DurableQueue putQueue;
@@ -61,39 +50,11 @@ final class TextCommands implements ProtocolCommands {
     private final List<CompletableFuture<Boolean>> putOutcomes = new ArrayList<>();
 
     TextCommands(ServerContext server, EventLoop loop, Consumer<Reply> stream) {
-        this.server = server;
-        this.queues = server.queues;
-        this.loop = loop;
-        this.stream = stream;
+        super(server, loop, stream);
     }
 
     @Override
-    public void connectionClosed() {
-        closed = true;
-        cancelWait();
-        reads.abortAll();
-    }
-
-    @Override
-    public void cancelWait() {
-        CompletableFuture<?> w = waiting;
-        if (w != null) {
-            w.cancel(false);
-        }
-    }
-
-    @Override
-    public CompletableFuture<Reply> execute(Object request) {
-        CompletableFuture<Reply> f;
-        try {
-            f = dispatch(request);
-        } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
-        }
-        return f.exceptionally(this::failure);
-    }
-
-    private CompletableFuture<Reply> dispatch(Object request) {
+    protected CompletableFuture<Reply> dispatch(Object request) {
         if (request instanceof TextRequest.Malformed) {
             return done(new Reply(("-" + ((TextRequest.Malformed) request).reason + "\n").getBytes(StandardCharsets.UTF_8), null, null, true));
         }
@@ -281,10 +242,6 @@ final class TextCommands implements ProtocolCommands {
         return done(line("+0"));
     }
 
-    private boolean writable() {
-        return server.status().writable();
-    }
-
     private CompletableFuture<Reply> refused() {
         return done(line("-Server is " + server.status()));
     }
@@ -305,18 +262,8 @@ final class TextCommands implements ProtocolCommands {
         throw new IllegalArgumentException("Bad number: " + TextFrameDecoder.printable(args.get(index)));
     }
 
-    private <T> CompletableFuture<T> waitFor(CompletableFuture<T> f) {
-        if (!f.isDone()) {
-            waiting = f;
-        }
-        return f;
-    }
-
-    private Reply failure(Throwable t) {
-        Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-        if (e instanceof CancellationException) {
-            return Reply.NONE;
-        }
+    @Override
+    protected Reply failure(Throwable e) {
         if (e instanceof IllegalArgumentException || e instanceof QueueRegistry.TooManyQueuesException) {
             return line("-" + e.getMessage());
         }
@@ -337,16 +284,5 @@ final class TextCommands implements ProtocolCommands {
 
     private static CompletableFuture<Reply> usage(String usage) {
         return done(line("-Usage: " + usage));
-    }
-
-    private static CompletableFuture<Reply> done(Reply r) {
-        return CompletableFuture.completedFuture(r);
-    }
-
-    private <T> CompletableFuture<Reply> onLoop(CompletableFuture<T> f, Function<T, CompletableFuture<Reply>> next) {
-        if (f.isDone() && loop.inEventLoop() && !f.isCompletedExceptionally()) {
-            return next.apply(f.join());
-        }
-        return f.thenComposeAsync(next, loop);
     }
 }
