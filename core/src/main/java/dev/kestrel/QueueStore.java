@@ -7,6 +7,7 @@ import dev.kestrel.internal.store.StoreSettings;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SortedSet;
@@ -123,6 +124,32 @@ public interface QueueStore extends AutoCloseable {
      * @return the statistics
      */
     StoreStats stats();
+
+    /**
+     * Replaces the queue settings the store was opened with (the builder's {@code defaults} and
+     * {@code queue(name, config)}) and applies the new effective configuration to every open queue
+     * at once, as a server's configuration reload does. Queues opened later get it too.
+     *
+     * <p>Every setting of an open queue changes immediately, except three that wait until the queue
+     * is next opened (after a restart, or a delete and re-create): {@code segmentSize} and
+     * {@code keepJournal}, which shape the files on disk, and {@code maxItems}/{@code maxSize} for a
+     * queue that was opened without either limit (such a queue keeps no exact count to enforce
+     * them by; a queue opened with a limit takes new limits, or none, at once). Raised limits wake
+     * producers waiting for room; a lowered limit refuses puts until removals bring the queue under
+     * it (or, with {@code discardOldWhenFull}, discards the oldest items as puts arrive). A new
+     * {@code maxAge} applies to the items already stored, since expiry is computed when an item
+     * comes up for delivery; a new {@code openTimeout} applies to reads already open, measured from
+     * when they were opened. An operation running concurrently with the change follows either the
+     * old or the new settings.
+     *
+     * @param defaults the configuration of every queue without its own
+     * @param queues per-queue configurations, overriding the defaults
+     * @return for each open queue that has settings waiting for its next open, their names
+     *     (empty when everything applied)
+     * @throws IllegalArgumentException if a queue name is invalid
+     * @throws QueueClosedException if the store is closed
+     */
+    Map<String, List<String>> reconfigure(QueueConfig defaults, Map<String, QueueConfig> queues);
 
     /**
      * The effective configuration a queue has (or would have): its own settings over the store's

@@ -26,8 +26,9 @@ final class Expiry {
 
     private final JournalQueue queue;
     private final QueueContext ctx;
-    private final long maxAgeMillis;
-    private final String target;
+    // Volatile: change() may set them while items are delivered and swept.
+    private volatile long maxAgeMillis;
+    private volatile String target;
     private final RecordReader reader;
     private final Counts counts;
     /** Whether any item may expire: a maxAge is set, or some put gave an expiry. Plain-ish flag, only ever set. */
@@ -41,6 +42,15 @@ final class Expiry {
         this.reader = reader;
         this.counts = counts;
         this.possible = maxAgeMillis > 0;
+    }
+
+    /** New {@code maxAge} and {@code expireToQueue} for an open queue: they apply from the next check. */
+    void change(Duration maxAge, String newTarget) {
+        target = newTarget == null || newTarget.equals(queue.name()) ? null : newTarget;
+        maxAgeMillis = maxAge == null ? 0 : maxAge.toMillis();
+        if (maxAgeMillis > 0) {
+            itemMayExpire();
+        }
     }
 
     /** Notes that an item with an expiry was put (or found at recovery). */
@@ -58,9 +68,10 @@ final class Expiry {
     long expiresAt(ByteBuffer buf, int o) {
         long exp = RecordDescriptor.expiresAtAt(buf, o);
         long at = exp == 0 ? NEVER : exp;
-        if (maxAgeMillis > 0) {
+        long maxAge = maxAgeMillis;
+        if (maxAge > 0) {
             long added = RecordDescriptor.addedAtAt(buf, o);
-            at = Math.min(at, added + maxAgeMillis);
+            at = Math.min(at, added + maxAge);
         }
         return at;
     }
@@ -78,6 +89,7 @@ final class Expiry {
     void expire(Segment s, int o) {
         ByteBuffer buf = s.buffer();
         int len = RecordReader.payloadLength(buf, o);
+        String target = this.target;
         if (target != null) {
             byte[] data = reader.copyOut(s, o);
             if (data == null) {

@@ -52,9 +52,11 @@ public final class JournalQueue implements DurableQueue {
 
     private final String name;
     private final Path dir;
-    private final QueueConfig config;
+    /** The settings in effect; replaced by {@link #reconfigure} (volatile: read by every operation). */
+    private volatile QueueConfig config;
     private final QueueContext ctx;
-    private final boolean always;
+    /** Whether acknowledgements wait for a force ({@code always()} with a kept journal); follows {@link #config}. */
+    private volatile boolean always;
     private final int maxItemSize;
     final SegmentTable table = new SegmentTable();
     final Appender appender;
@@ -828,9 +830,9 @@ public final class JournalQueue implements DurableQueue {
     }
 
     private Lease stamped(Lease l) {
-        if (config.openTimeout() != null) {
-            l.openedAtNanos = System.nanoTime();
-        }
+        // Always stamped (a vDSO clock read, no system call), so that an openTimeout set later by
+        // reconfigure() measures every open read from when it was opened.
+        l.openedAtNanos = System.nanoTime();
         return l;
     }
 
@@ -1109,6 +1111,44 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public QueueConfig config() {
         return config;
+    }
+
+    /**
+     * Applies new settings to this open queue. Every setting changes at once except those that
+     * shape what is on disk or need a count the queue does not keep: {@code segmentSize},
+     * {@code keepJournal}, and limits for a queue opened without any ({@code maxItems},
+     * {@code maxSize}); those keep their values until the queue is next opened, and are returned.
+     * An operation concurrent with the change follows the old or the new settings. A read open
+     * when {@code openTimeout} is set times out that long after it was opened.
+     *
+     * @param next the queue's new effective configuration
+     * @return the names of the settings that wait for the next open (empty: all applied)
+     */
+    public synchronized List<String> reconfigure(QueueConfig next) {
+        QueueConfig old = config;
+        List<String> later = new ArrayList<>();
+        QueueConfig.Builder b = next.toBuilder();
+        if (next.segmentSize() != old.segmentSize()) {
+            later.add("segmentSize");
+            b.segmentSize(old.segmentSize());
+        }
+        if (next.keepJournal() != old.keepJournal()) {
+            later.add("keepJournal");
+            b.keepJournal(old.keepJournal());
+        }
+        if ((next.maxItems() != old.maxItems() || next.maxSize() != old.maxSize())
+                && !counts.limits.change(next.maxItems(), next.maxSize())) {
+            later.add("maxItems/maxSize (this queue was opened without limits)");
+            b.maxItems(old.maxItems()).maxSize(old.maxSize());
+        }
+        QueueConfig applied = b.build();
+        expiry.change(applied.maxAge(), applied.expireToQueue());
+        config = applied;
+        always = applied.keepJournal() && applied.syncPolicy().kind() == SyncPolicy.Kind.ALWAYS;
+        if (!later.isEmpty()) {
+            LOG.info("queue={}: {} change at the next open; the other settings applied", name, later);
+        }
+        return later;
     }
 
     @Override

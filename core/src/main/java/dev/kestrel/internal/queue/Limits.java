@@ -45,6 +45,17 @@ class Limits {
     }
 
     /**
+     * Changes the limits of an open queue. Counted limits take any new values at once (a
+     * reservation concurrent with the change is judged by the old or the new values); a queue
+     * opened without limits keeps no count to judge by, so it can only stay without them.
+     *
+     * @return whether the new limits apply ({@code false}: they wait for the queue's next open)
+     */
+    boolean change(long maxItems, long maxSize) {
+        return maxItems == Long.MAX_VALUE && maxSize == Long.MAX_VALUE;
+    }
+
+    /**
      * Producers waiting for room ({@code null} without limits: nobody ever waits). A waiter
      * registers (a volatile increment of the waiter count) and then tries to reserve once more
      * before parking; {@link #removed} gives room back (a CAS) before it reads the count. Both are
@@ -69,10 +80,11 @@ class Limits {
         private static final long STARTED = 1L << 20;
         private static final long IN_FLIGHT = STARTED - 1;
 
-        private final long maxItems;
-        private final long maxSize;
+        // Volatile: change() may set them while producers reserve.
+        private volatile long maxItems;
+        private volatile long maxSize;
         /** Whether both limits are set: only then can a reservation hold an item slot it gives back. */
-        private final boolean both;
+        private volatile boolean both;
         private final AtomicLong items;
         private final AtomicLong bytes;
         private final AtomicLong attempts = new AtomicLong();
@@ -87,8 +99,21 @@ class Limits {
         }
 
         @Override
+        boolean change(long newMaxItems, long newMaxSize) {
+            // Both limits first, then the mode: a reservation that reads the new mode reads the new limits.
+            maxItems = newMaxItems;
+            maxSize = newMaxSize;
+            both = newMaxItems != Long.MAX_VALUE && newMaxSize != Long.MAX_VALUE;
+            if (room.count() > 0) {
+                room.wakeAll(); // the limits may have grown
+            }
+            return true;
+        }
+
+        @Override
         boolean tryReserve(int len) {
             for (int spins = 0; ; ) {
+                boolean both = this.both;
                 long a = both ? attempts.get() : 0;
                 long n = items.get();
                 if (n >= maxItems) {

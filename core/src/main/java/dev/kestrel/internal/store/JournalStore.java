@@ -22,7 +22,10 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.SortedSet;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -43,7 +46,8 @@ public final class JournalStore implements QueueStore, QueueContext {
     private static final Logger LOG = LoggerFactory.getLogger(JournalStore.class);
     private static final AtomicInteger STORES = new AtomicInteger();
 
-    private final StoreSettings settings;
+    /** Replaced by {@link #reconfigure} under {@code opening}; volatile for the readers outside it. */
+    private volatile StoreSettings settings;
     private final Path dir;
     private final DirectoryLock lock;
     private final ConcurrentHashMap<String, JournalQueue> queues = new ConcurrentHashMap<>();
@@ -164,6 +168,28 @@ public final class JournalStore implements QueueStore, QueueContext {
             checkOpen();
         }
         return q;
+    }
+
+    @Override
+    public Map<String, List<String>> reconfigure(QueueConfig defaults, Map<String, QueueConfig> queueConfigs) {
+        Objects.requireNonNull(defaults, "defaults");
+        for (String name : queueConfigs.keySet()) {
+            QueueNames.check(name);
+        }
+        checkOpen();
+        Map<String, List<String>> later = new TreeMap<>();
+        synchronized (opening) {
+            settings = settings.withQueues(defaults, queueConfigs);
+            // Masters before their children: a child's configuration starts from its master's.
+            for (String name : new TreeSet<>(queues.keySet())) {
+                JournalQueue q = queues.get(name);
+                List<String> waiting = q.reconfigure(configOf(name));
+                if (!waiting.isEmpty()) {
+                    later.put(name, waiting);
+                }
+            }
+        }
+        return later;
     }
 
     @Override

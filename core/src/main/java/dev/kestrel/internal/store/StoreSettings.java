@@ -28,6 +28,11 @@ public final class StoreSettings {
         this.durability = durability;
     }
 
+    /** These settings with other queue configurations (what {@code QueueStore.reconfigure} replaces). */
+    StoreSettings withQueues(QueueConfig newDefaults, Map<String, QueueConfig> newQueues) {
+        return new StoreSettings(directory, newDefaults, newQueues, clock, allocator, durability);
+    }
+
     QueueConfig configFor(String queue) {
         return queues.getOrDefault(queue, defaults);
     }
