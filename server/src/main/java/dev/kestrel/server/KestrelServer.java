@@ -84,7 +84,7 @@ public final class KestrelServer implements AutoCloseable {
         this.counters = new ServerCounters();
         this.bossGroup = Transport.eventLoopGroup(1, "kestrel-accept");
         this.workerGroup = Transport.eventLoopGroup(0, "kestrel-io");
-        this.context = new ServerContext(settings, queues, counters, this::closeInBackground, current -> reload(current, reload));
+        this.context = new ServerContext(settings, queues, counters, this::closeInBackground, current -> this.reload(current, reload));
         ConnectionCounter connectionCounter = new ConnectionCounter(counters, () -> context.settings().maxConnections());
         try {
             memcacheChannel = bootstrap().childHandler(new ConnectionInitializer(context, connectionCounter, channels, new MemcacheProtocol()))
@@ -100,30 +100,38 @@ public final class KestrelServer implements AutoCloseable {
         }
     }
 
-    private static ServerContext.Reloaded reload(ServerSettings current, Supplier<ServerSettings> reload) {
+    /**
+     * Reads the configuration again and applies it: the server limits at once (those read per
+     * connection for new connections), the queue settings through {@link QueueStore#reconfigure};
+     * the address and ports, and the few queue settings an open queue cannot change, wait for the
+     * next restart and are named in the outcome.
+     */
+    private ServerContext.Reloaded reload(ServerSettings current, Supplier<ServerSettings> reload) {
         if (reload == null) {
-            return new ServerContext.Reloaded(current, Optional.of("no configuration file to reload"));
+            return new ServerContext.Reloaded(current, Optional.of("no configuration file to reload"), List.of());
         }
         ServerSettings next;
         try {
             next = reload.get();
         } catch (RuntimeException e) {
-            return new ServerContext.Reloaded(current, Optional.of(String.valueOf(e.getMessage())));
+            return new ServerContext.Reloaded(current, Optional.of(String.valueOf(e.getMessage())), List.of());
         }
-        ServerSettings applied = current.withMaxLineLength(next.maxLineLength()).withMaxItemSize(next.maxItemSize())
-                .withMaxOpenReads(next.maxOpenReads()).withMaxConnections(next.maxConnections()).withMaxQueues(next.maxQueues())
-                .withIdleTimeout(next.idleTimeout());
         List<String> later = new ArrayList<>();
         if (!next.host().equals(current.host()) || next.memcachePort() != current.memcachePort()
                 || next.textPort() != current.textPort()) {
             later.add("host and ports");
         }
-        if (!next.queueDefaults().equals(current.queueDefaults()) || !next.queues().equals(current.queues())) {
-            later.add("queue settings");
+        try {
+            store.reconfigure(next.queueDefaults(), next.queues())
+                    .forEach((queue, settings) -> later.add("queue " + queue + ": " + String.join(", ", settings)));
+        } catch (RuntimeException e) {
+            return new ServerContext.Reloaded(current, Optional.of(String.valueOf(e.getMessage())), List.of());
         }
-        LOG.info("configuration reloaded: {}", applied);
-        return new ServerContext.Reloaded(applied,
-                later.isEmpty() ? Optional.empty() : Optional.of("reloaded; " + String.join(" and ", later) + " take effect at the next restart"));
+        ServerSettings applied = current.withMaxLineLength(next.maxLineLength()).withMaxItemSize(next.maxItemSize())
+                .withMaxOpenReads(next.maxOpenReads()).withMaxConnections(next.maxConnections()).withMaxQueues(next.maxQueues())
+                .withIdleTimeout(next.idleTimeout()).withQueueDefaults(next.queueDefaults()).withQueues(next.queues());
+        LOG.info("configuration reloaded: {}{}", applied, later.isEmpty() ? "" : "; at the next restart: " + later);
+        return new ServerContext.Reloaded(applied, Optional.empty(), later);
     }
 
     private ServerBootstrap bootstrap() {

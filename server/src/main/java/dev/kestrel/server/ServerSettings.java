@@ -262,6 +262,16 @@ public final class ServerSettings implements Cloneable {
         return s;
     }
 
+    /**
+     * @param value every queue's own configuration (replacing those set before)
+     * @return a copy with those queues configured
+     */
+    public ServerSettings withQueues(Map<String, QueueConfig> value) {
+        ServerSettings s = copy();
+        s.queues = Collections.unmodifiableMap(new LinkedHashMap<>(value));
+        return s;
+    }
+
     @Override
     public String toString() {
         return "ServerSettings{data=" + dataDirectory + ", host=" + host + ", memcachePort=" + memcachePort + ", textPort="

@@ -48,11 +48,29 @@ class ReloadTest extends ServerTestBase {
     }
 
     @Test
-    void shouldSayWhenQueueSettingsWaitForARestart() throws Exception {
+    void shouldApplyNewQueueSettingsToOpenQueuesAtOnce() throws Exception {
+        startWithConfig("queue.jobs.maxItems = 2\n");
+        try (TextClient c = client()) {
+            c.set("jobs", "a");
+            c.set("jobs", "b");
+            assertThat(c.call("set jobs 0 0 1\r\nc")).as("full at 2").isEqualTo("NOT_STORED");
+            Files.writeString(conf(), "queue.jobs.maxItems = 3\nqueue.default.maxAge = 1h\n");
+            assertThat(c.call("reload")).isEqualTo("Reloaded config.");
+            c.set("jobs", "c");
+            assertThat(c.call("set jobs 0 0 1\r\nd")).as("full at 3").isEqualTo("NOT_STORED");
+            assertThat(server.store().queue("other").config().maxAge()).hasHours(1);
+        }
+    }
+
+    @Test
+    void shouldNameWhatWaitsForARestart() throws Exception {
         startWithConfig("queue.jobs.maxItems = 10\n");
         try (TextClient c = client()) {
-            Files.writeString(conf(), "queue.jobs.maxItems = 20\nserver.maxOpenReads = 5\n");
-            assertThat(c.call("reload")).isEqualTo("SERVER_ERROR reloaded; queue settings take effect at the next restart");
+            c.set("jobs", "a");
+            c.set("free", "a");
+            Files.writeString(conf(), "queue.jobs.maxItems = 20\nqueue.free.maxItems = 5\nserver.memcachePort = 1\n");
+            assertThat(c.call("reload")).isEqualTo("Reloaded config. At the next restart: host and ports; "
+                    + "queue free: maxItems/maxSize (this queue was opened without limits).");
         }
     }
 

@@ -3,6 +3,7 @@ package dev.kestrel.server.internal;
 import dev.kestrel.server.ServerSettings;
 import dev.kestrel.server.internal.net.ServerCounters;
 import dev.kestrel.server.internal.queues.QueueRegistry;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -34,15 +35,28 @@ public final class ServerContext {
     /** The outcome of a reload. */
     public static final class Reloaded {
         final ServerSettings settings;
-        final Optional<String> problem;
+        private final Optional<String> error;
+        private final List<String> waiting;
 
         /**
          * @param settings the settings to use from now on
-         * @param problem what could not be applied, or empty
+         * @param error why the configuration was refused (nothing changed), or empty
+         * @param waiting what was read but takes effect only at the next restart
          */
-        public Reloaded(ServerSettings settings, Optional<String> problem) {
+        public Reloaded(ServerSettings settings, Optional<String> error, List<String> waiting) {
             this.settings = settings;
-            this.problem = problem;
+            this.error = error;
+            this.waiting = List.copyOf(waiting);
+        }
+
+        /** @return why the configuration was refused (then nothing changed), or empty */
+        public Optional<String> error() {
+            return error;
+        }
+
+        /** @return what was read but waits for the next restart (empty: everything applied) */
+        public List<String> waiting() {
+            return waiting;
         }
     }
 
@@ -87,12 +101,12 @@ public final class ServerContext {
      * @return empty when everything was applied, else the reason (file, line and problem, or what
      *     takes effect only at the next restart)
      */
-    public CompletableFuture<Optional<String>> reload() {
+    public CompletableFuture<Reloaded> reload() {
         return queues.onAdmin(() -> {
             synchronized (this) {
                 Reloaded r = reload.reload(settings);
                 settings = r.settings;
-                return r.problem;
+                return r;
             }
         });
     }

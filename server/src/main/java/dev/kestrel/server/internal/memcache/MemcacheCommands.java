@@ -92,8 +92,13 @@ final class MemcacheCommands extends ConnectionCommands {
         }
     }
 
-    private static Reply reloaded(java.util.Optional<String> problem) {
-        return problem.isEmpty() ? Replies.RELOADED : Replies.serverError(problem.get());
+    /** Kestrel's reply, and what waits for a restart after it on the same line (never a second line). */
+    private static Reply reloaded(ServerContext.Reloaded r) {
+        if (r.error().isPresent()) {
+            return Replies.serverError(r.error().get());
+        }
+        return r.waiting().isEmpty() ? Replies.RELOADED
+                : Replies.line("Reloaded config. At the next restart: " + String.join("; ", r.waiting()) + ".");
     }
 
     private CompletableFuture<Reply> refused() {
