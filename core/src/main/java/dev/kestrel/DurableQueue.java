@@ -226,6 +226,12 @@ public interface DurableQueue {
      * available and its removal is as durable as the sync policy promises, or with {@code null}
      * when the timeout passes first.
      *
+     * <p>The caller may end the wait at any moment, with {@code cancel}, {@code complete},
+     * {@code completeExceptionally} or {@code orTimeout}, without losing an item: an item is
+     * removed only for a future the caller can no longer end, and one the queue was about to hand
+     * over stays at the head. Once the queue has taken the future (an item is being removed for
+     * it), {@code cancel} returns {@code false} and the future completes with the item.
+     *
      * @param timeout how long to wait
      * @param unit the unit of {@code timeout}
      * @return the item or {@code null}

@@ -8,7 +8,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A {@code pollAsync} or {@code openAsync} request: no thread waits for it. It is served on the
  * thread that wakes it (a producer after its commit, or an abort), completed with {@code null} by
- * a timer on the maintenance thread, or failed by a close.
+ * a timer on the maintenance thread, or failed by a close. The caller may cancel its future (or
+ * time it out) at any moment without losing an item: see {@link PollFuture}.
  */
 final class AsyncWaiter<T> extends Waiters.Waiter {
     private final JournalQueue queue;
@@ -31,7 +32,7 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
                 return;
             }
             if (timeoutNanos <= 0) {
-                future.complete(null);
+                end(null, null);
                 return;
             }
             deadline = System.nanoTime() + timeoutNanos;
@@ -81,7 +82,7 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
         if (System.nanoTime() - deadline >= 0) {
             // The timer may have fired while this waiter was being served (and found it busy).
             cancelTimer();
-            future.complete(null);
+            end(null, null);
             return false;
         }
         set(Waiters.WAITING);
@@ -94,35 +95,52 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
         if (future.isDone()) {
             return true;
         }
+        // Both forms hide the item first (an open read); it is removed only for a future that the
+        // caller can no longer end, so a cancelled or timed-out future never costs an item.
+        Lease l = queue.openItem(null);
+        if (l == null) {
+            return false;
+        }
         if (open) {
-            Lease l = queue.openItem(null);
-            if (l == null) {
-                return false;
-            }
             cancelTimer();
             if (!future.complete((T) l)) {
                 l.abort();
             }
             return true;
         }
-        byte[] item = queue.pollItem();
-        if (item == null) {
+        PollFuture pf = (PollFuture) future;
+        if (!pf.claim()) {
+            queue.returnForPoll(l); // the caller ended the wait first
+            return true;
+        }
+        if (!queue.removeForPoll(l, pf)) {
+            pf.unclaim(); // the open timeout returned the item meanwhile: wait on
             return false;
         }
         cancelTimer();
-        queue.completeDurably(future, (T) item);
         return true;
     }
 
     private void timeout() {
         if (queue.waiters().cancel(this)) {
-            future.complete(null);
+            end(null, null);
         }
     }
 
     private void fail(RuntimeException e) {
         cancelTimer();
-        future.completeExceptionally(e);
+        end(null, e);
+    }
+
+    /** Ends the wait from the queue's side: {@code null} (timeout) or a failure. */
+    private void end(T value, Throwable failure) {
+        if (future instanceof PollFuture) {
+            ((PollFuture) future).endFromQueue(null, failure);
+        } else if (failure == null) {
+            future.complete(value);
+        } else {
+            future.completeExceptionally(failure);
+        }
     }
 
     private void cancelTimer() {

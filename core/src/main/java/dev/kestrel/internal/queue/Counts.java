@@ -90,6 +90,17 @@ final class Counts {
         canceled.increment();
     }
 
+    /**
+     * An open read that served a {@code pollAsync} (removed, or put back because the caller ended
+     * the wait): an implementation step, not a reliable read of the statistics.
+     */
+    void notATransaction(boolean returned) {
+        transactions.decrement();
+        if (returned) {
+            canceled.decrement();
+        }
+    }
+
     long items() {
         return Math.max(0, itemsIn.sum() - itemsOut.sum() - openItems.sum());
     }

@@ -604,9 +604,47 @@ public final class JournalQueue implements DurableQueue {
 
     @Override
     public CompletableFuture<byte[]> pollAsync(long timeout, TimeUnit unit) {
-        CompletableFuture<byte[]> f = new CompletableFuture<>();
+        PollFuture f = new PollFuture();
         new AsyncWaiter<>(this, f, false).start(unit.toNanos(timeout));
         return f;
+    }
+
+    /**
+     * Removes the item a {@code pollAsync} hid as an open read, for its claimed future, and
+     * completes the future with it once the removal is as durable as the sync policy promises.
+     * The read is not a transaction of the statistics. {@code false} if the read was no longer
+     * open (the open timeout returned it meanwhile).
+     */
+    boolean removeForPoll(Lease l, PollFuture f) {
+        if (!outstanding.confirm(l)) {
+            return false;
+        }
+        counts.notATransaction(false);
+        byte[] item = l.data();
+        if (!always) {
+            f.deliver(item);
+            return true;
+        }
+        CompletableFuture<byte[]> durable = new CompletableFuture<>();
+        durable.whenComplete((v, e) -> {
+            if (e == null) {
+                f.deliver(v);
+            } else {
+                f.failClaimed(e);
+            }
+        });
+        commits.whenDurable(commits.ticket(), durable, item);
+        return true;
+    }
+
+    /** Puts back the item hidden for a {@code pollAsync} whose caller ended the wait first. */
+    void returnForPoll(Lease l) {
+        if (outstanding.abort(l)) {
+            counts.notATransaction(true);
+            if (waiters.count() > 0) {
+                waiters.wakeOne();
+            }
+        }
     }
 
     /** Takes the next item without waiting for durability (the caller does that). */
