@@ -31,6 +31,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
@@ -362,7 +364,7 @@ public final class JournalQueue implements DurableQueue {
         }
         try {
             ctx.putThread().execute(waiters::wakeOne);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // the store is closing: its close wakes every waiter
         }
     }
@@ -426,12 +428,11 @@ public final class JournalQueue implements DurableQueue {
             if (e == null) {
                 return ok;
             }
-            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (cause instanceof QueueClosedException) {
                 return Boolean.FALSE; // deleted while the master was putting
             }
-            throw e instanceof java.util.concurrent.CompletionException ? (java.util.concurrent.CompletionException) e
-                    : new java.util.concurrent.CompletionException(e);
+            throw e instanceof CompletionException ? (CompletionException) e : new CompletionException(e);
         });
     }
 
