@@ -27,6 +27,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code putAsync} never creates a segment or waits for one on the caller's thread: a put that
@@ -57,9 +59,11 @@ class AsyncPutHandOverTest {
         eventLoop.awaitTermination(30, TimeUnit.SECONDS);
     }
 
-    @Test
-    void shouldReturnFromPutAsyncWhileSegmentCreationIsBlockedAndCompleteInOrderOnceReleased() throws Exception {
-        try (QueueStore store = store(QueueConfig.builder()).open()) {
+    @ParameterizedTest
+    @ValueSource(strings = {"never", "always"})
+    void shouldReturnFromPutAsyncWhileSegmentCreationIsBlockedAndCompleteInOrderOnceReleased(String policy) throws Exception {
+        SyncPolicy sync = policy.equals("always") ? SyncPolicy.always() : SyncPolicy.never();
+        try (QueueStore store = store(QueueConfig.builder(), sync).open()) {
             DurableQueue q = store.queue("q");
             awaitPrepared(q);
             gate.arm(file -> true);
@@ -368,8 +372,11 @@ class AsyncPutHandOverTest {
     // ---- helpers -----------------------------------------------------------------------------
 
     private QueueStore.Builder store(QueueConfig.Builder config) {
-        return QueueStore.builder(dir).defaults(config.segmentSize(SEGMENT).syncPolicy(SyncPolicy.never()).build())
-                .segmentAllocator(gate);
+        return store(config, SyncPolicy.never());
+    }
+
+    private QueueStore.Builder store(QueueConfig.Builder config, SyncPolicy sync) {
+        return QueueStore.builder(dir).defaults(config.segmentSize(SEGMENT).syncPolicy(sync).build()).segmentAllocator(gate);
     }
 
     /**
