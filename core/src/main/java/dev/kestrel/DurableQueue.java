@@ -35,6 +35,7 @@ import java.util.concurrent.TimeUnit;
  * {@link java.util.concurrent.BlockingQueue#poll(long, TimeUnit)}. The {@code *Async} forms park
  * no thread at all: their futures complete on the thread that made the item available, or on the
  * store's timer thread, so callbacks attached to them should be short or use an executor.
+ * {@link #putAsync(byte[])} also never does file I/O on its caller's thread (see there).
  *
  * <h2>Rules</h2>
  * The queue's {@link QueueConfig} limits what it accepts: a put beyond {@code maxItems},
@@ -175,12 +176,45 @@ public interface DurableQueue {
     <T> BlockingQueue<T> asBlockingQueue(Codec<T> codec);
 
     /**
-     * Appends an item without blocking the caller for a force. The future completes with the
-     * result of {@link #put(byte[])} once the item is as durable as the queue's
-     * {@link SyncPolicy} promises, or exceptionally with {@link QueueIOException}.
+     * Appends an item without blocking the caller: safe to call on an event-loop thread.
+     *
+     * <p><b>No I/O on the caller's thread.</b> This method never makes a file system call (no
+     * segment is created, allocated, deleted or forced) and never waits for one, for room under
+     * the queue's limits, or for another queue. A put that would need any of that (the journal's
+     * next segment is not ready when the current one fills, or the item is larger than it; or
+     * room must be made by moving expired items to the {@link QueueConfig#expireToQueue()}) is
+     * handed to the store's {@code kestrel-put} thread, which performs it and completes the future;
+     * the item is copied for that, so the array may still be reused at once. What remains on the
+     * caller's thread: copying the item into the memory-mapped journal (a memory write, which the
+     * operating system may still stall on a page fault, for example on a page being written back
+     * by a force); spinning briefly while another thread finishes an append it has begun or
+     * installs a segment that is ready (a few field writes); short in-memory locks to hand work to
+     * the store's threads; and serving one asynchronous reader ({@code pollAsync},
+     * {@code openAsync}) waiting on the queue, with that future's callbacks, unless serving it
+     * could move an expired item to another queue (then that is handed over too).
+     *
+     * <p><b>Order.</b> The items one thread puts keep their order, whether it uses {@code putAsync}
+     * without waiting for the futures, {@code put}, or both, and whether or not some of its puts
+     * were handed over: while puts of a queue are handed over, every later put of that queue goes
+     * behind them ({@code put} then waits for them). A fanout master's future completes once every
+     * child has its copy; each child keeps the order too.
+     *
+     * <p><b>Outcome.</b> The future completes with {@code true} once the item is in the journal
+     * and as durable as the queue's {@link SyncPolicy} promises (it survives a process crash;
+     * under {@link SyncPolicy#always()} it is on stable storage); with {@code false} if the
+     * queue's rules refused it (nothing stored); exceptionally with {@link QueueIOException} if the
+     * journal could not be written, for example a segment could not be created on a full disk
+     * (nothing stored), or with {@link QueueClosedException} if the store closed before the put
+     * was performed (nothing stored). It completes on the calling thread when the put was
+     * performed there (before this returns, except under {@code always()}), on the
+     * {@code kestrel-put} thread when it was handed over, and on the store's sync thread under
+     * {@code always()}; callbacks should be short. Every future of a put made before
+     * {@link QueueStore#close()} is complete when close returns.
      *
      * @param item the bytes to store; the array may be reused once this returns
      * @return the outcome
+     * @throws IllegalArgumentException at once, as for {@link #put(byte[])}, if the item is larger
+     *     than the largest segment can hold
      */
     CompletableFuture<Boolean> putAsync(byte[] item);
 

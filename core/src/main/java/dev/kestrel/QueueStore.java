@@ -35,12 +35,16 @@ import java.util.SortedSet;
  *
  * <p><b>Threads.</b> A store runs two daemon threads, {@code kestrel-sync-<n>} (forces and
  * checkpoints) and {@code kestrel-maint-<n>} (prepares and retires journal segments, compacts,
- * fires timeouts). chronicle-bytes adds one JVM-wide daemon thread of its own,
- * {@code background~resource~releaser}.
+ * fires timeouts), and a third, {@code kestrel-put-<n>}, only while it has work: it performs the
+ * {@link DurableQueue#putAsync(byte[]) asynchronous puts} that would otherwise have done file
+ * I/O on their callers' threads, and exits after ten idle seconds. chronicle-bytes adds one
+ * JVM-wide daemon thread of its own, {@code background~resource~releaser}.
  *
  * <p><b>Closing.</b> {@link #close()} wakes every blocked caller (they get a
- * {@link QueueClosedException}), lets puts already under way finish, forces the journals, writes
- * checkpoints, and releases every mapping and file handle. It is idempotent.
+ * {@link QueueClosedException}), lets puts already under way finish, fails the asynchronous puts
+ * handed over and not yet performed (with {@link QueueClosedException}), forces the journals,
+ * writes checkpoints, and releases every mapping and file handle. When it returns, the future of
+ * every {@code putAsync} made before it is complete. It is idempotent.
  *
  * <p><b>JVM flags.</b> The journal is mapped with chronicle-bytes, which on Java 17 and later needs
  * {@code --add-opens}/{@code --add-exports} flags; without them {@link #open(Path)} fails at once

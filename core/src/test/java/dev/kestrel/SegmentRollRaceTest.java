@@ -34,8 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>The test holds the window open by holding the monitor of the queue's {@code SegmentTable}
  * (which {@code table.add} takes) while the roll is in it, and runs {@code prepareNext()} on another
  * thread, as the delayed maintenance task would. Both are reached through reflection; the library
- * is not changed. (With the fix, the roll publishes under the {@code creation} monitor, so that
- * thread waits until the monitor is released and then finds the segment already current.)
+ * is not changed. (With the fix, the roll publishes under {@code creation}, a monitor then and a
+ * lock since the asynchronous put learned not to wait for it, so that thread waits until the
+ * roll is done and then finds the segment already current.)
  */
 class SegmentRollRaceTest {
     private static final int ITEM = 40_000;
@@ -84,7 +85,7 @@ class SegmentRollRaceTest {
                 awaitBlockedOn(producer, table);
                 preparer.start();
                 // Before the fix it ran to completion at once, recreating segment 2. Since the fix it
-                // waits for the creation monitor, which the roll holds until the monitor below is
+                // waits for the creation lock, which the roll holds until the monitor below is
                 // released.
                 preparer.join(2000);
             }
@@ -119,17 +120,21 @@ class SegmentRollRaceTest {
         return f.get(o);
     }
 
-    /** Waits until the appender holds a prepared next segment (and so the creation monitor is free). */
+    /** Waits until the appender holds a prepared next segment (and so the creation lock is free). */
     private static void awaitPrepared(Object appender) throws Exception {
         Field prepared = appender.getClass().getDeclaredField("prepared");
         prepared.setAccessible(true);
         Field creation = appender.getClass().getDeclaredField("creation");
         creation.setAccessible(true);
+        java.util.concurrent.locks.Lock lock = (java.util.concurrent.locks.Lock) creation.get(appender);
         for (int i = 0; i < 5000; i++) {
-            synchronized (creation.get(appender)) {
+            lock.lock();
+            try {
                 if (prepared.get(appender) != null) {
                     return;
                 }
+            } finally {
+                lock.unlock();
             }
             Thread.sleep(1);
         }

@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,12 +27,19 @@ import org.slf4j.LoggerFactory;
  * each other except at a roll.
  *
  * <p><b>Roll.</b> The writer whose claim straddles the segment's end writes PADDING there. Every
- * writer whose claim failed then calls {@link #roll}: one of them (CAS on {@code rolling}) installs
- * the next segment, the others spin until {@code current} changes. The next segment is normally
- * already created, allocated on disk and pre-touched by the maintenance thread
- * ({@link #prepareNext()}), so a roll is a few field writes; if it is not ready the roller creates it
- * itself. Creating a segment (which both may attempt) is serialized by {@code creation}, a monitor
- * that only the roll path and the maintenance thread take.
+ * writer whose claim failed then calls {@link #roll}: one of them (CAS of {@code rolling} from
+ * {@code IDLE}) installs the next segment, the others wait until {@code current} changes. The next
+ * segment is normally already created, allocated on disk and pre-touched by the maintenance thread
+ * ({@link #prepareNext()}), so a roll is a few field writes ({@code rolling} is {@code QUICK}
+ * meanwhile); if it is not ready a roller that may block creates it itself ({@code rolling} is
+ * {@code SLOW}). Creating a segment (which both may attempt) is serialized by {@code creation}, a
+ * lock that only the roll path and the maintenance thread take.
+ *
+ * <p><b>Appends that must not block</b> ({@code mayBlock} false: an asynchronous put on its
+ * caller's thread) never create a segment and never wait for one: such a roller installs the
+ * prepared segment only if it is ready and {@code creation} is free at once ({@code tryLock}); it
+ * waits for another roller only while that one is {@code QUICK}; otherwise the append returns
+ * {@link #WOULD_BLOCK} having written nothing, and the put is handed over ({@link DeferredPuts}).
  *
  * <p><b>Sizes.</b> The first segment of a queue is 1 MiB (or the maximum, if smaller); each next one
  * doubles, up to the configured maximum; one that must hold a large item is sized to fit it.
@@ -39,6 +47,14 @@ import org.slf4j.LoggerFactory;
 final class Appender {
     private static final Logger LOG = LoggerFactory.getLogger(Appender.class);
     static final int INITIAL_SEGMENT_SIZE = 1 << 20;
+    /** Returned by {@link #append} with {@code mayBlock} false when the append needs a roll that would block. */
+    static final long WOULD_BLOCK = -1L;
+    /** {@code rolling}: no roll under way. */
+    private static final int IDLE = 0;
+    /** {@code rolling}: a roll installing a prepared segment, a few field writes. */
+    private static final int QUICK = 1;
+    /** {@code rolling}: a roll creating a segment, or waiting for {@code creation}: file I/O. */
+    private static final int SLOW = 2;
 
     private final JournalQueue queue;
     private final Path dir;
@@ -46,7 +62,7 @@ final class Appender {
     private final QueueContext ctx;
     private final long maxSegmentSize;
     private final AtomicInteger rolling = new AtomicInteger();
-    private final Object creation = new Object();
+    private final ReentrantLock creation = new ReentrantLock();
     private volatile Segment current;
     /** The next segment, created ahead by the maintenance thread; guarded by {@code creation}. */
     private Segment prepared;
@@ -76,8 +92,12 @@ final class Appender {
      * Appends a DATA record and returns its position. Exactly one of {@code array} and
      * {@code buffer} is non-null; from a buffer, {@code len} bytes are read from its position,
      * which is left unchanged. With {@code copyOrigin >= 0} the record is a compaction copy.
+     *
+     * @param mayBlock whether a roll may create a segment or wait for one; if not, and it would
+     *     have to, nothing is written and {@link #WOULD_BLOCK} is returned
      */
-    long append(byte[] array, int off, ByteBuffer buffer, int len, long copyOrigin, long addedAt, long expiresAt) {
+    long append(byte[] array, int off, ByteBuffer buffer, int len, long copyOrigin, long addedAt, long expiresAt,
+                boolean mayBlock) {
         int prefix = copyOrigin >= 0 ? RecordDescriptor.COPY_PREFIX : 0;
         int length = HEADER_LENGTH + prefix + len;
         int total = RecordDescriptor.aligned(length);
@@ -123,7 +143,11 @@ final class Appender {
                 }
                 s.markDirty();
                 if (wake) {
-                    queue.waiters().wakeOne();
+                    if (mayBlock) {
+                        queue.waiters().wakeOne();
+                    } else {
+                        queue.wakeOneWithoutBlocking();
+                    }
                 }
                 return Positions.of(s.sequence(), o);
             }
@@ -132,44 +156,101 @@ final class Appender {
                 s.markDirty();
             }
             s.writerDone();
-            roll(s, total);
+            if (!roll(s, total, mayBlock)) {
+                return WOULD_BLOCK;
+            }
         }
     }
 
-    private void roll(Segment full, int total) {
+    /**
+     * Makes a segment after {@code full} current; {@code false} (nothing done) if {@code mayBlock}
+     * is not set and that would mean creating a segment, waiting for {@code creation}, or waiting
+     * for a roller doing either.
+     */
+    private boolean roll(Segment full, int total, boolean mayBlock) {
         for (int spins = 0; current == full; spins++) {
             if (closed) {
                 queue.checkOpen();
                 throw new QueueClosedException("queue=" + queue.name() + ": closed");
             }
-            if (rolling.compareAndSet(0, 1)) {
+            // rolling: volatile read, then CAS; whoever moves it from IDLE owns the roll until it
+            // sets IDLE again (volatile write, after current is published).
+            int state = rolling.get();
+            if (state == IDLE && rolling.compareAndSet(IDLE, QUICK)) {
+                boolean installed;
                 try {
                     if (current != full) {
-                        return;
+                        return true;
                     }
-                    // Published under the creation monitor, so prepareNext never sees a segment
-                    // taken from it before it is current.
-                    synchronized (creation) {
-                        Segment next = obtainNext(full, total);
-                        table.add(next);
-                        full.next(next);
-                        current = next;
-                        rotations.increment();
-                        if (closed) {
-                            next.freeze();
-                        }
+                    installed = installPrepared(full, total);
+                    if (!installed && mayBlock) {
+                        rolling.set(SLOW); // waiting rollers that may not block give up now
+                        installCreated(full, total);
+                        installed = true;
                     }
                 } finally {
-                    rolling.set(0);
+                    rolling.set(IDLE);
+                }
+                if (!installed) {
+                    return false;
                 }
                 try {
                     ctx.maintenance().execute(this::prepareNextQuietly);
                 } catch (RejectedExecutionException e) {
                     // the store is closing; nothing to prepare
                 }
-                return;
+                return true;
+            }
+            if (state == SLOW && !mayBlock) {
+                return false;
             }
             JournalQueue.backoff(spins);
+        }
+        return true;
+    }
+
+    /**
+     * Installs the prepared segment if it is the one needed and {@code creation} is free at once;
+     * no I/O, no waiting. The caller owns the roll.
+     */
+    private boolean installPrepared(Segment full, int total) {
+        if (!creation.tryLock()) {
+            return false; // the maintenance thread is creating (or retiring) a segment
+        }
+        try {
+            Segment p = prepared;
+            if (p == null || p.sequence() != full.sequence() + 1 || p.capacity() < SegmentDescriptor.HEADER_LENGTH + total) {
+                return false;
+            }
+            prepared = null;
+            publish(full, p);
+            return true;
+        } finally {
+            creation.unlock();
+        }
+    }
+
+    /** Takes the prepared segment or creates one (file I/O) and installs it. The caller owns the roll. */
+    private void installCreated(Segment full, int total) {
+        creation.lock();
+        try {
+            publish(full, obtainNext(full, total));
+        } finally {
+            creation.unlock();
+        }
+    }
+
+    /**
+     * Makes {@code next} current. Holds {@code creation}, so that prepareNext never sees a segment
+     * taken from it before it is current.
+     */
+    private void publish(Segment full, Segment next) {
+        table.add(next);
+        full.next(next);
+        current = next;
+        rotations.increment();
+        if (closed) {
+            next.freeze();
         }
     }
 
@@ -200,7 +281,7 @@ final class Appender {
         return (int) ((size + 4095) & -4096L);
     }
 
-    /** Creates segment {@code seq} (recycling the spare if it fits). Holds {@code creation}. */
+    /** Creates segment {@code seq} (recycling the spare if it fits): file I/O. Holds {@code creation}. */
     private Segment create(long seq, int capacity) throws IOException {
         Segment s;
         Segment sp = spare;
@@ -222,7 +303,8 @@ final class Appender {
 
     /** Creates the segment after the current one ahead of time (maintenance thread). */
     void prepareNext() throws IOException {
-        synchronized (creation) {
+        creation.lock();
+        try {
             Segment cur = current;
             if (closed || (prepared != null && prepared.sequence() == cur.sequence() + 1)) {
                 return;
@@ -232,6 +314,8 @@ final class Appender {
                 prepared = null;
             }
             prepared = create(cur.sequence() + 1, nextCapacity(cur.capacity(), 0));
+        } finally {
+            creation.unlock();
         }
     }
 
@@ -251,18 +335,24 @@ final class Appender {
 
     /** Bytes of the prepared and spare segments, which are on disk but hold nothing. */
     long spareBytes() {
-        synchronized (creation) {
+        creation.lock();
+        try {
             return (prepared == null ? 0 : prepared.capacity()) + (spare == null ? 0 : spare.capacity());
+        } finally {
+            creation.unlock();
         }
     }
 
     /** Keeps a retired segment for reuse, or deletes it. The caller fsyncs the directory after a delete. */
     void retire(Segment s) throws IOException {
-        synchronized (creation) {
+        creation.lock();
+        try {
             if (!closed && spare == null && s.capacity() <= maxSegmentSize) {
                 spare = s;
                 return;
             }
+        } finally {
+            creation.unlock();
         }
         s.delete();
     }
@@ -304,7 +394,8 @@ final class Appender {
 
     /** Deletes the prepared and spare segments (after {@link #close()}): they hold nothing. */
     void releaseSpares() {
-        synchronized (creation) {
+        creation.lock();
+        try {
             if (prepared != null) {
                 discard(prepared);
                 prepared = null;
@@ -317,6 +408,8 @@ final class Appender {
                 }
                 spare = null;
             }
+        } finally {
+            creation.unlock();
         }
     }
 }

@@ -64,6 +64,14 @@ final class Expiry {
         return possible;
     }
 
+    /**
+     * Whether expiring an item puts it into another queue (expireToQueue): a synchronous put there,
+     * which may do file I/O and wait, rather than a mark in memory.
+     */
+    boolean movesElsewhere() {
+        return target != null;
+    }
+
     /** The time the record at {@code o} expires, or {@link #NEVER}. */
     long expiresAt(ByteBuffer buf, int o) {
         long exp = RecordDescriptor.expiresAtAt(buf, o);

@@ -24,6 +24,12 @@ import org.jctools.queues.MpscUnboundedArrayQueue;
  * MPSC queue, drained only under the leader flag) and the store's sync thread leads a round for
  * them. A leader that releases the flag while completions are still queued asks the sync thread
  * for another round, so a request made while someone else led is never dropped.
+ *
+ * <p><b>After close.</b> The queue's close forces everything and then calls {@link #completeAll()},
+ * after which no round is ever led for it. A completion queued after that (a put that appended
+ * before the close stopped appends, but took its ticket after) would wait forever; so
+ * {@link #whenDurable} reads {@code closed} after queuing (both volatile: either completeAll's
+ * drain finds the completion, or the late caller sees {@code closed} and completes it itself).
  */
 final class GroupCommit {
     /** Forces the queue's dirty segments. */
@@ -44,6 +50,8 @@ final class GroupCommit {
     private volatile IOException failure;
     private final java.util.concurrent.atomic.LongAdder forces = new java.util.concurrent.atomic.LongAdder();
     private volatile long lastForceNanos;
+    /** Set by {@link #completeAll()} (the queue is closed and forced); volatile. */
+    private volatile boolean closed;
 
     GroupCommit(Forcer forcer, Runnable requestAsyncRound) {
         this.forcer = forcer;
@@ -125,6 +133,10 @@ final class GroupCommit {
             return;
         }
         pending.offer(new Pending(t, future, value));
+        if (closed) {
+            completeAll(); // no round will be led any more; the close forced what this ticket covers
+            return;
+        }
         requestAsyncRound.run();
     }
 
@@ -146,8 +158,12 @@ final class GroupCommit {
         }
     }
 
-    /** Marks everything issued so far durable without forcing (used by close after its own force). */
+    /**
+     * Marks everything issued so far durable without forcing (used by close after its own force),
+     * and from then on every completion as soon as it is queued.
+     */
     void completeAll() {
+        closed = true;
         for (int spins = 0; !leader.compareAndSet(0, 1); spins++) {
             JournalQueue.backoff(spins);
         }

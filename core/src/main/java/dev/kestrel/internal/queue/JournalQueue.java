@@ -31,6 +31,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
@@ -43,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * <p>This class wires the parts together and applies the queue's rules: {@link Appender} appends,
  * {@link Head} takes from the head, {@link Outstanding} keeps open and returned items,
  * {@link Expiry} expires, {@link Limits} and {@link Counts} account, {@link Fanout} copies puts to
- * children, {@link GroupCommit} forces, {@link Retention} reclaims disk.
+ * children, {@link GroupCommit} forces, {@link Retention} reclaims disk, {@link DeferredPuts} hands
+ * asynchronous puts that would block their caller to the store's put thread.
  */
 public final class JournalQueue implements DurableQueue {
     private static final Logger LOG = LoggerFactory.getLogger(JournalQueue.class);
@@ -67,6 +70,7 @@ public final class JournalQueue implements DurableQueue {
     private final RecordReader reader;
     private final Expiry expiry;
     private final Fanout fanout = new Fanout();
+    private final DeferredPuts deferred;
     final GroupCommit commits;
     final Retention retention;
     private final CheckpointFile checkpoint;
@@ -87,6 +91,7 @@ public final class JournalQueue implements DurableQueue {
         this.always = config.keepJournal() && config.syncPolicy().kind() == SyncPolicy.Kind.ALWAYS;
         this.maxItemSize = (int) (config.segmentSize() - QueueConfig.ITEM_OVERHEAD);
         this.commits = new GroupCommit(this::forceDirty, () -> ctx.requestSync(this));
+        this.deferred = new DeferredPuts(ctx.putThread(), () -> new QueueClosedException("queue=" + name + ": " + closedReason));
 
         List<Segment> segs = rec.segments();
         if (segs.isEmpty()) {
@@ -235,20 +240,134 @@ public final class JournalQueue implements DurableQueue {
         Objects.requireNonNull(item, "item");
         long expiresAt = expiryMillis(expiry);
         checkFits(item.length);
+        JournalQueue[] kids = fanout.children();
+        if (kids.length == 0 && !config.fanoutOnly()) {
+            return putHereAsync(item, expiresAt);
+        }
+        List<CompletableFuture<Boolean>> copies = new ArrayList<>(kids.length);
+        for (JournalQueue c : kids) {
+            copies.add(c.fanoutCopyAsync(item, expiresAt));
+        }
+        CompletableFuture<Boolean> mine = config.fanoutOnly() ? CompletableFuture.completedFuture(Boolean.TRUE)
+                : putHereAsync(item, expiresAt);
+        return CompletableFuture.allOf(copies.toArray(new CompletableFuture<?>[0])).thenCombine(mine, (v, ok) -> ok);
+    }
+
+    /** What {@link #tryPutHere} did. */
+    private static final int STORED = 0;
+    private static final int REFUSED = 1;
+    /** Not performed, nothing reserved: hand it over. */
+    private static final int HAND_OVER = 2;
+    /** Not performed, its room under the limits reserved: hand it over, reservation and all. */
+    private static final int HAND_OVER_RESERVED = 3;
+
+    /**
+     * This queue's part of an asynchronous put: performed on the caller's thread if that needs
+     * neither file I/O nor a wait, else handed to the put thread ({@link DeferredPuts}). While puts
+     * are handed over, every later one is too, behind them.
+     */
+    private CompletableFuture<Boolean> putHereAsync(byte[] item, long expiresAt) {
+        CompletableFuture<Boolean> f = new CompletableFuture<>();
+        boolean reserved = false;
+        if (!deferred.active()) {
+            int outcome;
+            try {
+                outcome = tryPutHere(item, expiresAt);
+            } catch (QueueIOException | QueueClosedException e) {
+                f.completeExceptionally(e);
+                return f;
+            }
+            if (outcome == STORED) {
+                return completeDurably(f, Boolean.TRUE);
+            }
+            if (outcome == REFUSED) {
+                f.complete(Boolean.FALSE);
+                return f;
+            }
+            reserved = outcome == HAND_OVER_RESERVED;
+        }
+        // A copy: the caller may reuse its array as soon as this returns.
+        deferred.hand(new DeferredPuts.Put(this, item.clone(), expiresAt, reserved, f));
+        return f;
+    }
+
+    /**
+     * Applies the queue's rules and appends, unless that needs file I/O or a wait: a roll to a
+     * segment not ready, or making room by moving expired items to another queue.
+     */
+    private int tryPutHere(byte[] item, long expiresAt) {
+        checkOpen();
+        int len = item.length;
+        if (len > config.maxItemSize()) {
+            counts.refused.increment();
+            return REFUSED;
+        }
+        if (!counts.limits.tryReserve(len)) {
+            if (expiry.movesElsewhere()) {
+                return HAND_OVER; // making room may put expired items into the expireToQueue
+            }
+            if (!reserve(len)) { // sweeping and discarding here only mark records in memory
+                counts.refused.increment();
+                return REFUSED;
+            }
+        }
+        long at;
         try {
-            JournalQueue[] kids = fanout.children();
-            if (kids.length == 0 && !config.fanoutOnly()) {
-                return completeDurably(new CompletableFuture<>(), putHere(item, 0, null, item.length, expiresAt));
+            at = appender.append(item, 0, null, len, -1, ctx.clock().millis(), expiresAt, false);
+        } catch (RuntimeException e) {
+            counts.limits.cancel(len);
+            throw e;
+        }
+        if (at == Appender.WOULD_BLOCK) {
+            return HAND_OVER_RESERVED;
+        }
+        appended(len, expiresAt);
+        return STORED;
+    }
+
+    /**
+     * Performs a put handed over by {@link #putHereAsync} (put thread: file I/O allowed) and
+     * completes its future; its reservation, if it holds one, is used or given back.
+     */
+    void performHandedOver(DeferredPuts.Put p) {
+        byte[] item = p.item;
+        try {
+            boolean ok;
+            if (p.reserved) {
+                appendReserved(item, 0, null, item.length, p.expiresAt);
+                ok = true;
+            } else {
+                ok = putHere(item, 0, null, item.length, p.expiresAt);
             }
-            List<CompletableFuture<Boolean>> copies = new ArrayList<>(kids.length);
-            for (JournalQueue c : kids) {
-                copies.add(c.fanoutCopyAsync(item, expiresAt));
+            if (ok) {
+                completeDurably(p.future, Boolean.TRUE);
+            } else {
+                p.future.complete(Boolean.FALSE);
             }
-            CompletableFuture<Boolean> mine = config.fanoutOnly() ? CompletableFuture.completedFuture(Boolean.TRUE)
-                    : completeDurably(new CompletableFuture<>(), putHere(item, 0, null, item.length, expiresAt));
-            return CompletableFuture.allOf(copies.toArray(new CompletableFuture<?>[0])).thenCombine(mine, (v, ok) -> ok);
-        } catch (QueueIOException | QueueClosedException e) {
-            return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            p.future.completeExceptionally(e);
+        }
+    }
+
+    /** Gives back a reservation whose put will not be performed. */
+    void cancelReservation(int len) {
+        counts.limits.cancel(len);
+    }
+
+    /**
+     * Wakes a waiting consumer after an append by a caller that must not block: on this thread,
+     * unless serving an asynchronous reader here could move an expired item to another queue (a
+     * put there); then on the put thread.
+     */
+    void wakeOneWithoutBlocking() {
+        if (!expiry.movesElsewhere()) {
+            waiters.wakeOne();
+            return;
+        }
+        try {
+            ctx.putThread().execute(waiters::wakeOne);
+        } catch (RejectedExecutionException e) {
+            // the store is closing: its close wakes every waiter
         }
     }
 
@@ -294,6 +413,7 @@ public final class JournalQueue implements DurableQueue {
         }
     }
 
+    /** The asynchronous form of {@link #fanoutCopy}: a child deleted meanwhile completes it with {@code false}. */
     private CompletableFuture<Boolean> fanoutCopyAsync(byte[] item, long expiresAt) {
         if (closed) {
             return CompletableFuture.completedFuture(Boolean.FALSE);
@@ -302,17 +422,32 @@ public final class JournalQueue implements DurableQueue {
             counts.refused.increment();
             return CompletableFuture.completedFuture(Boolean.FALSE);
         }
-        try {
-            return completeDurably(new CompletableFuture<>(), putHere(item, 0, null, item.length, expiresAt));
-        } catch (QueueClosedException e) {
-            return CompletableFuture.completedFuture(Boolean.FALSE);
+        CompletableFuture<Boolean> f = putHereAsync(item, expiresAt);
+        if (f.isDone() && !f.isCompletedExceptionally()) {
+            return f;
         }
+        return f.handle((ok, e) -> {
+            if (e == null) {
+                return ok;
+            }
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof QueueClosedException) {
+                return Boolean.FALSE; // deleted while the master was putting
+            }
+            throw e instanceof CompletionException ? (CompletionException) e : new CompletionException(e);
+        });
     }
 
-    /** Applies the queue's rules and appends; durability is the caller's. */
+    /**
+     * Applies the queue's rules and appends (a synchronous put: it may do file I/O and wait, and
+     * waits for the puts handed over before it); durability is the caller's.
+     */
     private boolean putHere(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
         checkOpen();
         checkFits(len);
+        if (deferred.active()) {
+            deferred.awaitTurn();
+        }
         if (len > config.maxItemSize() || !reserve(len)) {
             counts.refused.increment();
             return false;
@@ -324,11 +459,15 @@ public final class JournalQueue implements DurableQueue {
     /** Appends an item whose room is reserved; gives the reservation back if the append fails. */
     private void appendReserved(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
         try {
-            appender.append(array, off, buffer, len, -1, ctx.clock().millis(), expiresAt);
+            appender.append(array, off, buffer, len, -1, ctx.clock().millis(), expiresAt, true);
         } catch (RuntimeException e) {
             counts.limits.cancel(len);
             throw e;
         }
+        appended(len, expiresAt);
+    }
+
+    private void appended(int len, long expiresAt) {
         counts.appended(len);
         if (expiresAt != 0) {
             expiry.itemMayExpire();
@@ -403,6 +542,9 @@ public final class JournalQueue implements DurableQueue {
             return put(item); // never full (or nothing stored here): nothing to wait for
         }
         checkOpen();
+        if (deferred.active()) {
+            deferred.awaitTurn(); // the puts handed over before this one take their room first
+        }
         if (len > config.maxItemSize() || counts.limits.neverFits(len)
                 || !reserveWaiting(len, deadline(unit.toNanos(timeout)))) {
             counts.refused.increment();

@@ -5,7 +5,7 @@ import dev.kestrel.internal.journal.SegmentAllocator;
 import java.time.Clock;
 import java.util.concurrent.ScheduledExecutorService;
 
-/** What a queue needs from its store: time, disk allocation and the store's two threads. */
+/** What a queue needs from its store: time, disk allocation and the store's threads. */
 public interface QueueContext {
     /** Stamps items as they are put. */
     Clock clock();
@@ -20,6 +20,9 @@ public interface QueueContext {
 
     /** The store's maintenance thread: preparing and retiring segments, compaction, timeouts. */
     ScheduledExecutorService maintenance();
+
+    /** The store's put thread: performs asynchronous puts that would block their caller (see {@link DeferredPuts}). */
+    PutThread putThread();
 
     /** Asks the store's sync thread to lead a group-commit round for {@code queue} soon. */
     void requestSync(JournalQueue queue);

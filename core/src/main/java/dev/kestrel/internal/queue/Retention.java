@@ -181,7 +181,8 @@ final class Retention {
             } finally {
                 s.exit();
             }
-            long copy = queue.appender.append(payload, 0, null, payload.length, l.origin, addedAt, expiresAt);
+            // Directly, not in turn behind handed-over puts: a copy keeps its original place in order.
+            long copy = queue.appender.append(payload, 0, null, payload.length, l.origin, addedAt, expiresAt, true);
             if (queue.config().syncPolicy().kind() != SyncPolicy.Kind.NEVER) {
                 queue.commits.await(queue.commits.ticket());
             }

@@ -10,6 +10,7 @@ import dev.kestrel.internal.journal.DurabilityObserver;
 import dev.kestrel.internal.journal.SegmentAllocator;
 import dev.kestrel.internal.journal.SegmentFiles;
 import dev.kestrel.internal.queue.JournalQueue;
+import dev.kestrel.internal.queue.PutThread;
 import dev.kestrel.internal.queue.QueueContext;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -40,7 +41,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@link QueueStore} implementation: a locked directory with one subdirectory per queue, the
- * queues opened so far, and the store's two threads.
+ * queues opened so far, and the store's threads.
  */
 public final class JournalStore implements QueueStore, QueueContext {
     private static final Logger LOG = LoggerFactory.getLogger(JournalStore.class);
@@ -54,6 +55,7 @@ public final class JournalStore implements QueueStore, QueueContext {
     private final ConcurrentSkipListSet<String> names = new ConcurrentSkipListSet<>();
     private final ScheduledThreadPoolExecutor maintenance;
     private final SyncThread sync;
+    private final PutThread puts;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Object opening = new Object();
     private final LongAdder queueCreates = new LongAdder();
@@ -73,6 +75,7 @@ public final class JournalStore implements QueueStore, QueueContext {
         maintenance.setRemoveOnCancelPolicy(true);
         maintenance.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         this.sync = new SyncThread("kestrel-sync-" + n, queues::values);
+        this.puts = new PutThread("kestrel-put-" + n);
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
@@ -313,6 +316,9 @@ public final class JournalStore implements QueueStore, QueueContext {
                 LOG.error("queue={}: error while closing: {}", q.name(), e.toString(), e);
             }
         }
+        // Puts handed over and not yet performed now fail (their queues are closed); wait for that,
+        // so that no future of a put made before close() is still incomplete when it returns.
+        puts.shutdown(30);
         sync.stop();
         maintenance.shutdownNow();
         try {
@@ -378,6 +384,11 @@ public final class JournalStore implements QueueStore, QueueContext {
     @Override
     public ScheduledExecutorService maintenance() {
         return maintenance;
+    }
+
+    @Override
+    public PutThread putThread() {
+        return puts;
     }
 
     @Override
