@@ -35,7 +35,9 @@ import java.util.concurrent.TimeUnit;
  * {@link java.util.concurrent.BlockingQueue#poll(long, TimeUnit)}. The {@code *Async} forms park
  * no thread at all: their futures complete on the thread that made the item available, or on the
  * store's timer thread, so callbacks attached to them should be short or use an executor.
- * {@link #putAsync(byte[])} also never does file I/O on its caller's thread (see there).
+ * {@link #putAsync(byte[])} also never does file I/O on its caller's thread (see there), and neither
+ * do {@code pollAsync} and {@code openAsync}: when taking the head could move an expired item to the
+ * {@link QueueConfig#expireToQueue()} (a put there), they start on the store's put thread instead.
  *
  * <h2>Rules</h2>
  * The queue's {@link QueueConfig} limits what it accepts: a put beyond {@code maxItems},

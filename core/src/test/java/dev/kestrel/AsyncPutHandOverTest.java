@@ -369,6 +369,25 @@ class AsyncPutHandOverTest {
         }
     }
 
+    @Test
+    void shouldNotMoveExpiredItemsOnTheCallersThreadWhenAnAsyncReadStarts() throws Exception {
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
+        QueueStore.Builder b = store(QueueConfig.builder().expireToQueue("dead")).clock(clock);
+        try (QueueStore store = b.open()) {
+            DurableQueue q = store.queue("q");
+            assertThat(q.put(item(0, 0, 10), clock.instant().plusSeconds(1))).isTrue();
+            assertThat(q.put(item(0, 1, 10))).isTrue();
+            clock.advance(2000); // item 0 has expired: taking the head moves it to "dead" first
+            gate.arm(file -> file.getParent().getFileName().toString().equals("dead"));
+            CompletableFuture<byte[]> polled = onEventLoop(() -> q.pollAsync(60, TimeUnit.SECONDS));
+            CompletableFuture<ReliableRead> opened = onEventLoop(() -> q.openAsync(200, TimeUnit.MILLISECONDS));
+            gate.open();
+            assertThat(polled.get(30, TimeUnit.SECONDS)).isEqualTo(item(0, 1, 10));
+            assertThat(opened.get(30, TimeUnit.SECONDS)).as("nothing left").isNull();
+            assertThat(store.queue("dead").poll()).isEqualTo(item(0, 0, 10));
+        }
+    }
+
     // ---- helpers -----------------------------------------------------------------------------
 
     private QueueStore.Builder store(QueueConfig.Builder config) {

@@ -747,7 +747,7 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public CompletableFuture<byte[]> pollAsync(long timeout, TimeUnit unit) {
         PollFuture f = new PollFuture();
-        new AsyncWaiter<>(this, f, false).start(unit.toNanos(timeout));
+        startWithoutBlocking(new AsyncWaiter<>(this, f, false), unit.toNanos(timeout));
         return f;
     }
 
@@ -962,8 +962,25 @@ public final class JournalQueue implements DurableQueue {
     @Override
     public CompletableFuture<ReliableRead> openAsync(long timeout, TimeUnit unit) {
         CompletableFuture<ReliableRead> f = new CompletableFuture<>();
-        new AsyncWaiter<>(this, f, true).start(unit.toNanos(timeout));
+        startWithoutBlocking(new AsyncWaiter<>(this, f, true), unit.toNanos(timeout));
         return f;
+    }
+
+    /**
+     * Starts an asynchronous read on this thread, unless taking an item here could move an expired
+     * one to another queue (a put there, which may do file I/O and wait): then on the put thread,
+     * so that the caller (an event loop) never blocks.
+     */
+    private void startWithoutBlocking(AsyncWaiter<?> w, long timeoutNanos) {
+        if (!expiry.movesElsewhere()) {
+            w.start(timeoutNanos);
+            return;
+        }
+        try {
+            ctx.putThread().execute(() -> w.start(timeoutNanos));
+        } catch (RejectedExecutionException e) {
+            w.start(timeoutNanos); // the store is closing: the start fails the future at once
+        }
     }
 
     /** Opens the next item; into {@code dst} if given, else into a new array. */
