@@ -204,7 +204,7 @@ final class Appender {
             if (state == SLOW && !mayBlock) {
                 return false;
             }
-            JournalQueue.backoff(spins);
+            Backoff.pause(spins);
         }
         return true;
     }
@@ -374,12 +374,12 @@ final class Appender {
         closed = true;
         freezeCurrent();
         for (int spins = 0; rolling.get() != 0; spins++) {
-            JournalQueue.backoff(spins);
+            Backoff.pause(spins);
         }
         freezeCurrent();
         for (Segment s : table.all()) {
             for (int spins = 0; s.pendingWriters() != 0; spins++) {
-                JournalQueue.backoff(spins);
+                Backoff.pause(spins);
             }
         }
     }

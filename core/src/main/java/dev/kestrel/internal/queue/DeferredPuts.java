@@ -109,7 +109,7 @@ final class DeferredPuts {
                 if (pending.get() == 0) {
                     return; // a refusing thread took the rest
                 }
-                JournalQueue.backoff(spins++); // a hand-over between its increment and its offer
+                Backoff.pause(spins++); // a hand-over between its increment and its offer
                 continue;
             }
             spins = 0;
@@ -138,7 +138,7 @@ final class DeferredPuts {
                 if (pending.get() == 0) {
                     return;
                 }
-                JournalQueue.backoff(spins++);
+                Backoff.pause(spins++);
                 continue;
             }
             t.refuse(e);

@@ -165,7 +165,7 @@ final class GroupCommit {
     void completeAll() {
         closed = true;
         for (int spins = 0; !leader.compareAndSet(0, 1); spins++) {
-            JournalQueue.backoff(spins);
+            Backoff.pause(spins);
         }
         try {
             completed = requested.get();

@@ -123,7 +123,7 @@ final class Head {
             if (s == null || !s.enter()) {
                 queue.checkOpen();
                 if (h == position()) {
-                    JournalQueue.backoff(spins++);
+                    Backoff.pause(spins++);
                 }
                 continue;
             }
@@ -147,7 +147,7 @@ final class Head {
                     }
                     if (laterClaims(s, o, len, strict)) {
                         queue.checkOpen();
-                        JournalQueue.backoff(spins++);
+                        Backoff.pause(spins++);
                         continue;
                     }
                     return EMPTY;

@@ -1461,7 +1461,7 @@ public final class JournalQueue implements DurableQueue {
         commits.completeAll();
         for (Segment s : table.all()) {
             for (int spins = 0; !s.tryRetire(); spins++) {
-                backoff(spins);
+                Backoff.pause(spins);
             }
             s.close();
         }
@@ -1473,17 +1473,6 @@ public final class JournalQueue implements DurableQueue {
             }
         } catch (IOException e) {
             LOG.warn("queue={}: closing checkpoint: {}", name, e.toString());
-        }
-    }
-
-    /** Spin, then yield, then sleep briefly: for waits that end when another thread makes progress. */
-    static void backoff(int spins) {
-        if (spins < 64) {
-            Thread.onSpinWait();
-        } else if (spins < 128) {
-            Thread.yield();
-        } else {
-            LockSupport.parkNanos(50_000);
         }
     }
 

@@ -85,7 +85,7 @@ final class Lease implements ReliableRead {
             if (now != MOVING && now != from) {
                 return false;
             }
-            JournalQueue.backoff(spins);
+            Backoff.pause(spins);
         }
     }
 

@@ -120,7 +120,7 @@ class Limits {
                     if (!both || ((a & IN_FLIGHT) == 0 && attempts.get() == a)) {
                         return false; // n counted no slot held for a moment by a reservation being refused
                     }
-                    JournalQueue.backoff(spins++);
+                    Backoff.pause(spins++);
                     continue;
                 }
                 if (bytes.get() + len > maxSize) {

@@ -175,7 +175,7 @@ final class Outstanding {
         for (int spins = 0; ; ) {
             int state = r.state();
             if (state == Lease.MOVING) {
-                JournalQueue.backoff(spins++);
+                Backoff.pause(spins++);
                 continue;
             }
             if (state != Lease.RETURNED) {

@@ -178,7 +178,7 @@ final class QueueIterator implements ItemIterator {
                         // already returned may lie beyond it (a compaction copy or a slow writer
                         // holds this one), so wait for the claim rather than end early.
                         queue.checkOpen();
-                        JournalQueue.backoff(spins++);
+                        Backoff.pause(spins++);
                         continue;
                     }
                     return false; // nothing committed after this: the end as far as this iterator goes
