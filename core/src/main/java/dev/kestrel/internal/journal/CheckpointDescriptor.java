@@ -27,8 +27,11 @@ import java.util.zip.CRC32C;
  *
  * <p><b>Meaning.</b> Every record before the low-water position is consumed: recovery scans from
  * there instead of from the start of the oldest segment. A missing or damaged checkpoint only makes
- * it scan more, because the consumed state of each record is also kept in the record itself. The
- * counters are as of the tail position: recovery adds the items appended after it.
+ * it scan more, because the consumed state of each record is also kept in the record itself. Total
+ * items counts exactly the items appended before the tail position (compaction copies are not
+ * items): recovery adds those it finds at or after it, so the low-water position is never after
+ * the tail. The tail is the end of the journal when the checkpoint was taken or, if appends were
+ * under way then, the start of a segment.
  */
 public final class CheckpointDescriptor {
     public static final long MAGIC = 0x504B434C5254534BL;
@@ -66,7 +69,7 @@ public final class CheckpointDescriptor {
         }
 
         /** Whether the content (all but generation and time) equals another's. */
-        boolean sameContent(Slot o) {
+        public boolean sameContent(Slot o) {
             return o != null && lowWater == o.lowWater && tail == o.tail && totalItems == o.totalItems
                     && expiredItems == o.expiredItems && discardedItems == o.discardedItems;
         }

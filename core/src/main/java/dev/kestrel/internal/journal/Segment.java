@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.concurrent.atomic.LongAdder;
 import net.openhft.chronicle.bytes.MappedBytesStore;
 import net.openhft.chronicle.bytes.MappedFile;
 import net.openhft.chronicle.core.io.BackgroundResourceReleaser;
@@ -25,7 +26,9 @@ import net.openhft.posix.PosixAPI;
  * writer whose claim straddles the end writes the PADDING. {@link #freeze()} pushes the offset far
  * past the capacity so that every later claim fails, and {@link #pendingWriters()} then tells when
  * the claims made before it are all committed. The tail word and the readers' count each sit alone
- * on their cache lines ({@link SegmentTailWord}).
+ * on their cache lines ({@link SegmentTailWord}). A writer counts its item ({@link #countItem()},
+ * compaction copies excepted) after its commit and before {@code writerDone}, so when no writer is
+ * registered the count holds exactly the items before the tail ({@link #quiescentTail()}).
  *
  * <h2>Reading, and retiring the mapping</h2>
  * A reader brackets its access to the mapped bytes with {@link #enter()} / {@link #exit()}.
@@ -71,6 +74,8 @@ public final class Segment extends SegmentPadAfterReaders {
     private volatile boolean dirty;
     private volatile Segment next;
     private volatile boolean transferred;
+    /** Items appended here since this mapping was made (compaction copies excepted). */
+    private final LongAdder items = new LongAdder();
 
     private Segment(long sequence, Path file, Mapping mapping) {
         this.sequence = sequence;
@@ -178,6 +183,25 @@ public final class Segment extends SegmentPadAfterReaders {
     /** Unregisters a writer after its commit (or its failed claim). */
     public void writerDone() {
         TAIL.getAndAdd(this, -PENDING_ONE);
+    }
+
+    /** Counts an item its writer committed; call before {@link #writerDone()}. */
+    public void countItem() {
+        items.increment();
+    }
+
+    /** Items counted by {@link #countItem()}: all those before the tail once no writer is registered. */
+    public long itemsCounted() {
+        return items.sum();
+    }
+
+    /**
+     * The next offset a claim would get, read together with the writers in one volatile read of
+     * the tail word: the offset if no writer is between claim and {@link #writerDone()}, else -1.
+     */
+    public long quiescentTail() {
+        long t = (long) TAIL.getVolatile(this);
+        return t >>> 48 == 0 ? t & OFFSET_MASK : -1;
     }
 
     /** Writers between claim and {@link #writerDone()}. */

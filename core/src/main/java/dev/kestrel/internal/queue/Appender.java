@@ -134,6 +134,9 @@ final class Appender {
                     RecordDescriptor.writeHeader(buf, o, typeWord, crc, addedAt, expiresAt);
                     RecordDescriptor.commit(buf, o, length);
                     committed = true;
+                    if (prefix == 0) {
+                        s.countItem(); // before writerDone: see CheckpointMark
+                    }
                 } finally {
                     if (!committed) {
                         // The copy threw: readers must still be able to step over the claim.

@@ -74,6 +74,11 @@ public final class JournalQueue implements DurableQueue {
     final GroupCommit commits;
     final Retention retention;
     private final CheckpointFile checkpoint;
+    private final CheckpointMark mark;
+    /** Held while writing a checkpoint; orders {@link #writtenTail}. */
+    private final Object checkpointWrites = new Object();
+    /** The tail of the last checkpoint this process wrote (or found on disk unchanged), or -1. */
+    private volatile long writtenTail = -1;
     private final JournalRecovery recovery;
     private final long recoveryMillis;
     private volatile boolean closed;
@@ -120,6 +125,8 @@ public final class JournalQueue implements DurableQueue {
             counts.discarded.add(slot.discardedItems);
         }
         counts.addTotalBefore(rec.appendedSinceCheckpoint());
+        this.mark = new CheckpointMark(appender, last, tail,
+                (slot == null ? 0 : slot.totalItems) + rec.appendedSinceCheckpoint());
         this.reader = new RecordReader(name, counts);
         this.expiry = new Expiry(this, ctx, config.maxAge(), config.expireToQueue(), reader, counts);
         this.expiry.itemMayExpire(); // recovered items may carry expiries; the first sweep finds out
@@ -1249,11 +1256,29 @@ public final class JournalQueue implements DurableQueue {
                 // led by a put's caller sees them clean and acknowledges bytes not yet forced.
                 commits.await(commits.ticket());
             }
+            write(content, force);
+        } catch (IOException e) {
+            LOG.warn("queue={}: checkpoint not written: {}", name, e.toString());
+        }
+    }
+
+    /**
+     * Writes a checkpoint unless one whose tail is in a later segment was written meanwhile (this
+     * one was computed earlier and waited for a force): retention may have deleted segments before
+     * that one's tail, and recovery would count from a segment that is gone.
+     */
+    private void write(CheckpointDescriptor.Slot content, boolean force) throws IOException {
+        synchronized (checkpointWrites) {
+            long written = writtenTail;
+            if (written >= 0 && Positions.sequence(content.tail) < Positions.sequence(written)) {
+                return;
+            }
             if (checkpoint.write(content, force) && force) {
                 observeCheckpoint();
             }
-        } catch (IOException e) {
-            LOG.warn("queue={}: checkpoint not written: {}", name, e.toString());
+            if (content.sameContent(checkpoint.last())) {
+                writtenTail = content.tail;
+            }
         }
     }
 
@@ -1265,17 +1290,23 @@ public final class JournalQueue implements DurableQueue {
     }
 
     private CheckpointDescriptor.Slot checkpointContent() {
-        // The tail first: counting from an earlier tail at recovery only ever counts more records
-        // appended "since"; counters read after it include at least what was appended before it.
-        long tail = tailPosition();
-        long low = retention.lowWater();
-        return new CheckpointDescriptor.Slot(0, low, ctx.clock().millis(), tail, counts.totalItems(),
+        // The tail and the items before it, as one (the live counters lag the appends under way).
+        // Recovery counts only what it scans: the low-water must not pass the tail, which the head
+        // may have done since the mark was taken, and which a mark at a segment's start often is.
+        CheckpointMark.Mark m = mark.take();
+        long low = Math.min(retention.lowWater(), m.position());
+        return new CheckpointDescriptor.Slot(0, low, ctx.clock().millis(), m.position(), m.itemsBefore(),
                 counts.expired.sum(), counts.discarded.sum());
     }
 
-    private long tailPosition() {
-        Segment cur = appender.current();
-        return Positions.of(cur.sequence(), (int) Math.min(cur.claimedOffset(), cur.capacity()));
+    /**
+     * The segment of the tail of the last checkpoint this process wrote: after a crash, recovery
+     * counts the items from there on, so retention keeps it and every later segment. {@code -1}
+     * before this process wrote one (retention then keeps every segment).
+     */
+    long countedFromSegment() {
+        long t = writtenTail;
+        return t < 0 ? -1 : Positions.sequence(t);
     }
 
     // ---- sizes, stats, config ----------------------------------------------------------------
@@ -1451,9 +1482,7 @@ public final class JournalQueue implements DurableQueue {
         try {
             if (config.keepJournal()) {
                 forceAll();
-                if (checkpoint.write(checkpointContent(), true)) {
-                    observeCheckpoint();
-                }
+                write(checkpointContent(), true);
             }
         } catch (IOException e) {
             LOG.error("queue={}: final force failed: {}", name, e.toString());

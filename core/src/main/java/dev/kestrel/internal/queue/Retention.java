@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Retiring.</b> A segment before the head's segment holds only consumed records, except
  * those of outstanding {@link Lease}s (open or returned items). A segment no lease points into is
  * retired ({@link Segment#tryRetire()} succeeds only with no reader inside), removed from the
- * table, and kept as the spare for the next segment or deleted.
+ * table, and kept as the spare for the next segment or deleted, once a checkpoint counts its items
+ * (recovery counts those from the checkpoint's tail on, so that segment and later ones stay).
  *
  * <p><b>Compaction.</b> A lease whose bytes sit two or more segments behind the head (or one,
  * once the journal exceeds {@code maxJournalSize}) pins an otherwise dead segment; its record is
@@ -110,6 +111,13 @@ final class Retention {
                 // Recovery counts the items appended since the checkpoint's tail; write one before
                 // the records it would count are deleted.
                 queue.writeCheckpoint();
+            }
+            if (s.sequence() >= queue.countedFromSegment()) {
+                // The last checkpoint written leaves this segment's items to recovery to count (its
+                // mark fell back to an earlier segment's start, or the write failed): keep it, and
+                // the later ones, until a checkpoint counts them.
+                s.unretire();
+                break;
             }
             queue.table.remove(s);
             queue.appender.retire(s);
