@@ -82,7 +82,7 @@ final class CheckpointMark {
                 }
                 return last;
             }
-            JournalQueue.backoff(spins);
+            Backoff.pause(spins);
         }
     }
 

@@ -255,9 +255,17 @@ public final class JournalQueue implements DurableQueue {
         for (JournalQueue c : kids) {
             copies.add(c.fanoutCopyAsync(item, expiresAt));
         }
-        CompletableFuture<Boolean> mine = config.fanoutOnly() ? CompletableFuture.completedFuture(Boolean.TRUE)
-                : putHereAsync(item, expiresAt);
-        return CompletableFuture.allOf(copies.toArray(new CompletableFuture<?>[0])).thenCombine(mine, (v, ok) -> ok);
+        CompletableFuture<Void> children = CompletableFuture.allOf(copies.toArray(new CompletableFuture<?>[0]));
+        if (config.fanoutOnly()) {
+            return children.thenApply(v -> Boolean.TRUE);
+        }
+        // Children first, as for put: the master appends only once every child holds its copy, so
+        // that (also after a crash) the master never holds an item a child lacks. When a child's
+        // copy was handed to the put thread, the master's append follows it there.
+        if (children.isDone() && !children.isCompletedExceptionally()) {
+            return putHereAsync(item, expiresAt);
+        }
+        return children.thenCompose(v -> putHereAsync(item, expiresAt));
     }
 
     /** What {@link #tryPutHere} did. */
