@@ -335,6 +335,40 @@ class AsyncPutHandOverTest {
     }
 
     @Test
+    void aFanoutMasterAppendsOnlyAfterItsChildsHandedOverCopy() throws Exception {
+        // The master's segments hold every item (no roll); the child's next segment cannot be made.
+        QueueConfig small = QueueConfig.builder().segmentSize(SEGMENT).syncPolicy(SyncPolicy.never()).build();
+        QueueConfig large = QueueConfig.builder().segmentSize(16 * SEGMENT).syncPolicy(SyncPolicy.never()).build();
+        try (QueueStore store = QueueStore.builder(dir).defaults(large).queue("m+c", small).segmentAllocator(gate).open()) {
+            DurableQueue child = store.queue("m+c");
+            DurableQueue master = store.queue("m");
+            awaitPrepared(child);
+            gate.arm(file -> file.getParent().getFileName().toString().equals("m+c"));
+            List<CompletableFuture<Boolean>> futures = new ArrayList<>();
+            try {
+                onEventLoop(() -> {
+                    for (int i = 0; i < 300; i++) {
+                        futures.add(master.putAsync(item(0, i, ITEM)));
+                    }
+                    return null;
+                });
+                assertThat(futures.get(299)).isNotDone();
+                // Children first: the master holds no item its child lacks (a crash now keeps both so).
+                assertThat(master.size()).as("master items while the child's copies wait").isEqualTo(child.size());
+            } finally {
+                gate.open();
+            }
+            for (CompletableFuture<Boolean> f : futures) {
+                assertThat(f.get(30, TimeUnit.SECONDS)).isTrue();
+            }
+            for (int i = 0; i < 300; i++) {
+                assertItem(master.poll(), 0, i, item(0, i, ITEM));
+                assertItem(child.poll(), 0, i, item(0, i, ITEM));
+            }
+        }
+    }
+
+    @Test
     void shouldNotMoveExpiredItemsToTheExpiryQueueOnTheCallersThread() throws Exception {
         ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
         QueueStore.Builder b = store(QueueConfig.builder().maxItems(1).expireToQueue("dead")).clock(clock);
