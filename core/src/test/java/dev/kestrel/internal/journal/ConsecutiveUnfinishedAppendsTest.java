@@ -37,14 +37,11 @@ class ConsecutiveUnfinishedAppendsTest {
         RecordWriter.write(s, o, new byte[146], false);    // producer B: the same, right after it
         s.close();
 
-        JournalRecovery r = JournalRecovery.recover("q", dir, -1);
-        try {
+        RecordWriter.recovered(dir, r -> {
             assertThat(r.liveItems()).isEqualTo(1);
             assertThat(r.problems()).as("unfinished appends are not damage").isEmpty();
             assertThat(r.droppedBytes()).isZero();
-        } finally {
-            r.segments().forEach(Segment::close);
-        }
+        });
     }
 
     @Test
@@ -57,13 +54,10 @@ class ConsecutiveUnfinishedAppendsTest {
         RecordWriter.write(s, o, new byte[] {4, 5}, true); // producer C committed after them: acknowledged
         s.close();
 
-        JournalRecovery r = JournalRecovery.recover("q", dir, -1);
-        try {
+        RecordWriter.recovered(dir, r -> {
             assertThat(r.liveItems()).isEqualTo(2);
             assertThat(r.problems()).as("unfinished appends are not damage").isEmpty();
             assertThat(r.droppedBytes()).isZero();
-        } finally {
-            r.segments().forEach(Segment::close);
-        }
+        });
     }
 }

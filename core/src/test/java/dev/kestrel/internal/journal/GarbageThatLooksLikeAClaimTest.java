@@ -35,14 +35,11 @@ class GarbageThatLooksLikeAClaimTest {
         fakeClaim(s, garbage, end + 256 - garbage); // ends in free space: looks plausible
         s.close();
 
-        JournalRecovery r = JournalRecovery.recover("q", dir, -1);
-        try {
+        RecordWriter.recovered(dir, r -> {
             assertThat(r.liveItems()).as("the two records after the garbage verify").isEqualTo(3);
             assertThat(r.problems()).singleElement().asString()
                     .contains("offset=" + garbage).contains("corrupt record header");
-        } finally {
-            r.segments().forEach(Segment::close);
-        }
+        });
     }
 
     @Test
@@ -60,13 +57,10 @@ class GarbageThatLooksLikeAClaimTest {
         fakeClaim(s, garbage, o + 512 - garbage);
         s.close();
 
-        JournalRecovery r = JournalRecovery.recover("q", dir, -1);
-        try {
+        RecordWriter.recovered(dir, r -> {
             assertThat(r.liveItems()).as("the first record and the two after the garbage").isEqualTo(3);
             assertThat(r.problems()).isNotEmpty().allSatisfy(m -> assertThat(m).doesNotContain("never committed"));
-        } finally {
-            r.segments().forEach(Segment::close);
-        }
+        });
     }
 
     @Test
@@ -78,14 +72,11 @@ class GarbageThatLooksLikeAClaimTest {
         RecordWriter.write(s, o, new byte[] {4, 5}, true);
         s.close();
 
-        JournalRecovery r = JournalRecovery.recover("q", dir, -1);
-        try {
+        RecordWriter.recovered(dir, r -> {
             assertThat(r.liveItems()).isEqualTo(2);
             assertThat(r.problems()).isEmpty();
             assertThat(r.droppedBytes()).isZero();
-        } finally {
-            r.segments().forEach(Segment::close);
-        }
+        });
     }
 
     /** Eight garbled bytes: a negative length covering {@code span} bytes and a zero type word. */

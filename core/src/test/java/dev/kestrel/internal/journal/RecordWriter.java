@@ -1,6 +1,9 @@
 package dev.kestrel.internal.journal;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /** Writes records into a segment the way the appender does, for recovery tests that need exact layouts. */
 final class RecordWriter {
@@ -23,5 +26,15 @@ final class RecordWriter {
             RecordDescriptor.commit(buf, o, length);
         }
         return o + RecordDescriptor.aligned(length);
+    }
+
+    /** Recovers queue {@code q} in {@code dir} (no checkpoint), runs {@code check}, then closes the segments. */
+    static void recovered(Path dir, Consumer<JournalRecovery> check) throws IOException {
+        JournalRecovery r = JournalRecovery.recover("q", dir, -1);
+        try {
+            check.accept(r);
+        } finally {
+            r.segments().forEach(Segment::close);
+        }
     }
 }
