@@ -87,6 +87,17 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
         }
         set(Waiters.WAITING);
         queue.waiters().add(this);
+        // The timer may have fired between the check above and the registration, found this waiter
+        // being served and left it: it fires only at or after the deadline, so a look at the clock
+        // after registering catches that case. This waiter and a timer firing now both try to
+        // withdraw it; one CAS wins and ends the wait.
+        if (System.nanoTime() - deadline >= 0) {
+            if (queue.waiters().cancel(this)) {
+                cancelTimer();
+                end(null, null);
+            }
+            return false;
+        }
         return queue.mayHaveItem() && queue.waiters().selfWake(this);
     }
 
