@@ -32,7 +32,7 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
                 return;
             }
             if (timeoutNanos <= 0) {
-                end(null, null);
+                end(null);
                 return;
             }
             deadline = System.nanoTime() + timeoutNanos;
@@ -82,7 +82,7 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
         if (System.nanoTime() - deadline >= 0) {
             // The timer may have fired while this waiter was being served (and found it busy).
             cancelTimer();
-            end(null, null);
+            end(null);
             return false;
         }
         set(Waiters.WAITING);
@@ -94,7 +94,7 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
         if (System.nanoTime() - deadline >= 0) {
             if (queue.waiters().cancel(this)) {
                 cancelTimer();
-                end(null, null);
+                end(null);
             }
             return false;
         }
@@ -134,21 +134,21 @@ final class AsyncWaiter<T> extends Waiters.Waiter {
 
     private void timeout() {
         if (queue.waiters().cancel(this)) {
-            end(null, null);
+            end(null);
         }
     }
 
     private void fail(RuntimeException e) {
         cancelTimer();
-        end(null, e);
+        end(e);
     }
 
-    /** Ends the wait from the queue's side: {@code null} (timeout) or a failure. */
-    private void end(T value, Throwable failure) {
+    /** Ends the wait from the queue's side: with {@code null} (timeout) or, if given, a failure. */
+    private void end(Throwable failure) {
         if (future instanceof PollFuture) {
-            ((PollFuture) future).endFromQueue(null, failure);
+            ((PollFuture) future).endFromQueue(failure);
         } else if (failure == null) {
-            future.complete(value);
+            future.complete(null);
         } else {
             future.completeExceptionally(failure);
         }

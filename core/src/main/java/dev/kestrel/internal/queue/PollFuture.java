@@ -36,12 +36,12 @@ final class PollFuture extends CompletableFuture<byte[]> {
         super.complete(item);
     }
 
-    /** Ends the wait from the queue's side (timeout: {@code null}; failure): if the caller has not. */
-    boolean endFromQueue(byte[] value, Throwable failure) {
+    /** Ends the wait from the queue's side, with {@code null} (timeout) or a failure, if the caller has not. */
+    boolean endFromQueue(Throwable failure) {
         if (!claim()) {
             return false;
         }
-        return failure == null ? super.complete(value) : super.completeExceptionally(failure);
+        return failure == null ? super.complete(null) : super.completeExceptionally(failure);
     }
 
     /** Fails a claimed future (the removal failed). */
