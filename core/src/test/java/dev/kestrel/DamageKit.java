@@ -10,12 +10,10 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -218,15 +216,7 @@ final class DamageKit {
     // ---- copying and damaging -------------------------------------------------------------------
 
     static void copyDir(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (Stream<Path> s = Files.list(from)) {
-            for (Iterator<Path> it = s.iterator(); it.hasNext(); ) {
-                Path f = it.next();
-                if (Files.isRegularFile(f)) {
-                    Files.copy(f, to.resolve(f.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
-                }
-            }
-        }
+        JournalSnapshot.copy(from, to);
     }
 
     static void deleteTree(Path root) throws IOException {

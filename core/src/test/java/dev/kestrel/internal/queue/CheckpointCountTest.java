@@ -3,6 +3,7 @@ package dev.kestrel.internal.queue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kestrel.DurableQueue;
+import dev.kestrel.JournalSnapshot;
 import dev.kestrel.QueueConfig;
 import dev.kestrel.QueueStore;
 import dev.kestrel.SyncPolicy;
@@ -15,14 +16,11 @@ import dev.kestrel.internal.journal.SegmentDescriptor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -180,17 +178,7 @@ class CheckpointCountTest {
     }
 
     static void copyQueue(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (Stream<Path> files = Files.list(from)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                try {
-                    Files.copy(f, to.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-                } catch (NoSuchFileException e) {
-                    // A segment prepared ahead, renamed from its temporary name meanwhile: it holds
-                    // nothing, and recovery deletes temporary files anyway.
-                }
-            }
-        }
+        JournalSnapshot.copy(from, to);
     }
 
     /** A clock that, once armed, puts one item when the arming thread next reads it. */

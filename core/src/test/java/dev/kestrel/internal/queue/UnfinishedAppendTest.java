@@ -3,16 +3,14 @@ package dev.kestrel.internal.queue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kestrel.DurableQueue;
+import dev.kestrel.JournalSnapshot;
 import dev.kestrel.QueueConfig;
 import dev.kestrel.QueueStore;
 import dev.kestrel.SyncPolicy;
 import dev.kestrel.internal.journal.RecordDescriptor;
 import dev.kestrel.internal.journal.Segment;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -80,15 +78,6 @@ class UnfinishedAppendTest {
     }
 
     private static void copyQueue(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (Stream<Path> files = Files.list(from)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                try {
-                    Files.copy(p, to.resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-                } catch (java.nio.file.NoSuchFileException e) {
-                    // a segment being prepared ahead was renamed meanwhile: it holds nothing
-                }
-            }
-        }
+        JournalSnapshot.copy(from, to);
     }
 }
