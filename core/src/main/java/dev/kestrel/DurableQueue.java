@@ -213,6 +213,12 @@ public interface DurableQueue {
      * {@code always()}; callbacks should be short. Every future of a put made before
      * {@link QueueStore#close()} is complete when close returns.
      *
+     * <p><b>Memory.</b> A put handed over holds a copy of its item on the heap until the put
+     * thread performs it, and the queue's limits are applied then, not when it is handed over. A
+     * producer that keeps calling this without waiting for its futures while the disk stalls
+     * therefore holds every item it puts meanwhile; bound what is in flight by waiting for the
+     * futures (the server runs a connection's requests one at a time: one put in flight each).
+     *
      * @param item the bytes to store; the array may be reused once this returns
      * @return the outcome
      * @throws IllegalArgumentException at once, as for {@link #put(byte[])}, if the item is larger
