@@ -1,7 +1,6 @@
 package dev.kestrel.internal.journal;
 
 import static dev.kestrel.internal.journal.RecordDescriptor.HEADER_LENGTH;
-import static dev.kestrel.internal.journal.RecordDescriptor.aligned;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -25,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * ends without PADDING gets one. Every repair is logged with queue, segment and offset and
  * counted. The payload bytes of damaged records are left in place for inspection.
  *
- * <p>The time taken grows with the size of the segments still holding live records: fully
- * consumed segments were deleted while the queue ran.
+ * <p>The segments are scanned in parallel, one {@link SegmentScan} each
+ * ({@link ParallelScans}), and their results are merged in segment order. The time taken grows
+ * with the size of the segments still holding live records: fully consumed segments were deleted
+ * while the queue ran.
  */
 public final class JournalRecovery {
     private static final Logger LOG = LoggerFactory.getLogger(JournalRecovery.class);
@@ -109,7 +110,7 @@ public final class JournalRecovery {
         boolean droppedEmpty = false;
         while (segments.size() > 1) {
             Segment last = segments.get(segments.size() - 1);
-            if (nextNonZero(last.buffer(), SegmentDescriptor.HEADER_LENGTH, last.capacity()) >= 0) {
+            if (SegmentScan.nextNonZero(last.buffer(), SegmentDescriptor.HEADER_LENGTH, last.capacity()) >= 0) {
                 break;
             }
             segments.remove(segments.size() - 1);
@@ -132,6 +133,7 @@ public final class JournalRecovery {
             startSeq = segments.get(0).sequence();
             startOffset = SegmentDescriptor.HEADER_LENGTH;
         }
+        List<SegmentScan> scans = new ArrayList<>();
         for (int i = 0; i < segments.size(); i++) {
             Segment s = segments.get(i);
             boolean last = i == segments.size() - 1;
@@ -153,11 +155,11 @@ public final class JournalRecovery {
             if (from < s.capacity()) {
                 scannedFrom = Math.min(scannedFrom, Positions.of(s.sequence(), from));
             }
-            s.prefetchForRead(from);
-            int end = scan(s, from, last);
-            if (last) {
-                tailOffset = end;
-            }
+            scans.add(new SegmentScan(queue, s, from, last, countFrom));
+        }
+        ParallelScans.run(queue, scans);
+        for (SegmentScan scan : scans) {
+            merge(scan);
         }
         dedupCopies();
     }
@@ -192,309 +194,26 @@ public final class JournalRecovery {
         return s;
     }
 
-    // What inspect() found at an offset.
-    private static final int BAD = -1;
-    private static final int FREE = 0;
-    private static final int DATA = 1;
-    private static final int SKIP = 2;
-    private static final int END = 3;
-    private static final int CLAIM = 4;
-
-    private int kind;
-    private int span;
-
-    /**
-     * Classifies the bytes at {@code p}, setting {@code kind} and {@code span} (the bytes the record
-     * covers). Lengths are checked in long arithmetic against the room left, so no damaged length
-     * can overflow into a bad index; DATA records (live or consumed) and fillers must verify.
-     */
-    private void inspect(Segment s, int p) {
-        ByteBuffer buf = s.buffer();
-        int cap = s.capacity();
-        kind = BAD;
-        span = 0;
-        long room = (long) cap - p;
-        if (room < 8) {
-            kind = END;
-            span = (int) room;
-            return;
+    /** Adds one segment's scan to the totals, in segment order (a later copy supersedes an earlier one). */
+    private void merge(SegmentScan scan) {
+        problems.addAll(scan.problems);
+        liveItems += scan.liveItems;
+        liveBytes += scan.liveBytes;
+        appended += scan.appended;
+        damagedRecords += scan.damagedRecords;
+        droppedBytes += scan.droppedBytes;
+        if (head < 0) {
+            head = scan.firstLive;
         }
-        int len = RecordDescriptor.lengthAcquire(buf, p);
-        int tw = RecordDescriptor.typeWordAt(buf, p);
-        if (len == 0) {
-            kind = FREE;
-            return;
-        }
-        if (len < 0) {
-            long n = alignedLong(-(long) len);
-            if (-(long) len >= HEADER_LENGTH && n <= room && (tw == 0 || RecordDescriptor.hasMarker(tw))) {
-                kind = CLAIM;
-                span = (int) n;
-            }
-            return;
-        }
-        if (!RecordDescriptor.hasMarker(tw)) {
-            return;
-        }
-        switch (RecordDescriptor.type(tw)) {
-            case RecordDescriptor.TYPE_PADDING:
-                if (len == room && RecordDescriptor.fillerVerifies(buf, s.sequence(), p, len, tw)) {
-                    kind = END;
-                    span = len;
-                }
-                return;
-            case RecordDescriptor.TYPE_SKIP:
-                if (len >= 8 && (len & 7) == 0 && len <= room && RecordDescriptor.fillerVerifies(buf, s.sequence(), p, len, tw)) {
-                    kind = SKIP;
-                    span = len;
-                }
-                return;
-            case RecordDescriptor.TYPE_DATA:
-                if (len >= HEADER_LENGTH && alignedLong(len) <= room && verifies(s, p, len, tw)) {
-                    kind = DATA;
-                    span = aligned(len);
-                }
-                return;
-            default:
-        }
-    }
-
-    private static long alignedLong(long n) {
-        return (n + 7) & ~7L;
-    }
-
-    /**
-     * Scans one segment from {@code from}; returns the offset where appends may continue (for the
-     * last segment) or the capacity once the segment is sealed.
-     */
-    private int scan(Segment s, int from, boolean last) {
-        ByteBuffer buf = s.buffer();
-        int cap = s.capacity();
-        int p = from;
-        for (;;) {
-            inspect(s, p);
-            if (kind == END) {
-                return cap;
-            }
-            if (kind == DATA) {
-                int state = RecordDescriptor.stateAt(buf, p);
-                if (Positions.of(s.sequence(), p) >= countFrom
-                        && (RecordDescriptor.flags(RecordDescriptor.typeWordAt(buf, p)) & RecordDescriptor.FLAG_COPY) == 0) {
-                    appended++;
-                }
-                if (state == RecordDescriptor.STATE_TAKEN) {
-                    // Polled or opened when the process died, not consumed: deliver it again.
-                    RecordDescriptor.setState(buf, p, RecordDescriptor.STATE_LIVE);
-                    s.markDirty();
-                    state = RecordDescriptor.STATE_LIVE;
-                }
-                if (state == RecordDescriptor.STATE_LIVE) {
-                    live(s, p, RecordDescriptor.lengthAcquire(buf, p), RecordDescriptor.typeWordAt(buf, p));
-                } else if (state != RecordDescriptor.STATE_CONSUMED && state != RecordDescriptor.STATE_DAMAGED) {
-                    warn("segment=" + s + " offset=" + p + ": unknown state word 0x" + Integer.toHexString(state)
-                            + "; keeping the record (it may be delivered again)");
-                    RecordDescriptor.setState(buf, p, RecordDescriptor.STATE_LIVE);
-                    s.markDirty();
-                    live(s, p, RecordDescriptor.lengthAcquire(buf, p), RecordDescriptor.typeWordAt(buf, p));
-                }
-                p += span;
-                continue;
-            }
-            if (kind == SKIP) {
-                p += span;
-                continue;
-            }
-            if (kind == CLAIM) {
-                int claimed = span;
-                if (plausibleClaim(s, p, claimed)) {
-                    info("segment=" + s + " offset=" + p + ": append of " + (claimed - HEADER_LENGTH)
-                            + " bytes or fewer never committed (never acknowledged); skipped");
-                    RecordDescriptor.writeFiller(buf, s.sequence(), p, RecordDescriptor.TYPE_SKIP, claimed);
-                    s.markDirty();
-                    p += claimed;
-                    continue;
-                }
-            }
-            if (kind == FREE && nextNonZero(buf, p, cap) < 0) {
-                return sealIfNeeded(s, p, last);
-            }
-            // Irregular: free space followed by data, or bytes that are not a record that verifies.
-            String what = describe(buf, p);
-            int q = resync(s, p + 8);
-            boolean zeros = q >= 0 && allZero(buf, p, q);
-            if (zeros) {
-                warn("segment=" + s + " offset=" + p + ": " + (q - p) + " zero bytes before the next record"
-                        + " (appends that never completed, never acknowledged, or lost data); skipped");
-            } else {
-                if (what.startsWith("CRC")) {
-                    damagedRecords++;
-                }
-                report("segment=" + s + " offset=" + p + ": " + what + "; " + (q < 0
-                        ? "no valid record follows in this segment" : "skipped " + (q - p) + " bytes to offset " + q));
-            }
-            p = repair(s, p, q, last, zeros);
-            if (q < 0) {
-                return p;
-            }
-        }
-    }
-
-    private static String describe(ByteBuffer buf, int p) {
-        int len = RecordDescriptor.lengthAcquire(buf, p);
-        int tw = RecordDescriptor.typeWordAt(buf, p);
-        if (len > HEADER_LENGTH && RecordDescriptor.hasMarker(tw) && RecordDescriptor.type(tw) == RecordDescriptor.TYPE_DATA
-                && alignedLong(len) <= (long) buf.capacity() - p) {
-            return "CRC mismatch (length=" + (len - HEADER_LENGTH) + ")";
-        }
-        return "corrupt record header (length=" + len + " type=0x" + Integer.toHexString(tw) + ")";
-    }
-
-    /**
-     * Makes the bytes from {@code p} unreachable: a SKIP record up to {@code q}, or (when nothing
-     * valid follows) zeros in the last segment or PADDING in an earlier one.
-     *
-     * @return where scanning continues, or the segment's end offset when {@code q < 0}
-     */
-    private int repair(Segment s, int p, int q, boolean last, boolean zeros) {
-        ByteBuffer buf = s.buffer();
-        int cap = s.capacity();
-        s.markDirty();
-        if (q >= 0) {
-            if (!zeros) {
-                droppedBytes += q - p;
-            }
-            RecordDescriptor.writeFiller(buf, s.sequence(), p, RecordDescriptor.TYPE_SKIP, q - p);
-            return q;
-        }
-        int garbage = cap - p;
-        droppedBytes += garbage;
-        if (last) {
-            report("segment=" + s + " offset=" + p + ": dropped torn tail of " + garbage + " bytes");
-            for (int i = p; i + 8 <= cap; i += 8) {
-                buf.putLong(i, 0L);
-            }
-            return p;
-        }
-        RecordDescriptor.writeFiller(buf, s.sequence(), p, RecordDescriptor.TYPE_PADDING, garbage);
-        return cap;
-    }
-
-    private int sealIfNeeded(Segment s, int p, boolean last) {
-        if (last || p >= s.capacity()) {
-            return p;
-        }
-        // An earlier segment that ends without PADDING: the writer that filled it crashed before
-        // writing one. Seal it so readers move on.
-        RecordDescriptor.writeFiller(s.buffer(), s.sequence(), p, RecordDescriptor.TYPE_PADDING, s.capacity() - p);
-        s.markDirty();
-        return s.capacity();
-    }
-
-    /**
-     * Whether the claim header at {@code p} covering {@code claimed} bytes can be trusted and
-     * stepped over: a record may start where it ends ({@link #plausibleRecordStart}), and no record
-     * that verifies starts inside it. A writer claims fresh, zero-filled space and dies before its
-     * commit, so nothing inside a real claim verifies; bytes that only look like a claim (a page
-     * garbled by a power cut can hold a negative length and a zero type word anywhere) would
-     * otherwise hide every intact record they appear to cover.
-     */
-    private boolean plausibleClaim(Segment s, int p, int claimed) {
-        if (!plausibleRecordStart(s, p + claimed)) {
-            return false;
-        }
-        ByteBuffer buf = s.buffer();
-        int k = kind;
-        int n = span;
-        try {
-            for (int q = p + 8; q < p + claimed; q += 8) {
-                if (RecordDescriptor.lengthAcquire(buf, q) <= 0 || !RecordDescriptor.hasMarker(RecordDescriptor.typeWordAt(buf, q))) {
-                    continue; // free, claimed or not a header: cannot be a record that verifies
-                }
-                inspect(s, q);
-                if (kind == DATA || kind == SKIP || kind == END) {
-                    return false;
-                }
-            }
-            return true;
-        } finally {
-            kind = k;
-            span = n;
-        }
-    }
-
-    /**
-     * Whether a record may start at {@code q}: the end of the segment, free space, another
-     * unfinished claim (several writers can die mid-append at once), or a record that verifies.
-     * Used to trust the length of an unfinished claim before stepping over it.
-     */
-    private boolean plausibleRecordStart(Segment s, int q) {
-        int k = kind;
-        int n = span;
-        try {
-            inspect(s, q);
-            return kind != BAD;
-        } finally {
-            kind = k;
-            span = n;
-        }
-    }
-
-    /** The next offset at or after {@code from} where a record that verifies starts, or -1. */
-    private int resync(Segment s, int from) {
-        ByteBuffer buf = s.buffer();
-        int cap = s.capacity();
-        int k = kind;
-        int n = span;
-        try {
-            for (int q = from; q + 8 <= cap; q += 8) {
-                if (buf.getLong(q) == 0L) {
-                    int nz = nextNonZero(buf, q + 8, cap);
-                    if (nz < 0) {
-                        return -1;
-                    }
-                    q = nz - 8;
-                    continue;
-                }
-                inspect(s, q);
-                if (kind == DATA || kind == SKIP || kind == END) {
-                    return q;
-                }
-                if (kind == CLAIM && plausibleClaim(s, q, span)) {
-                    return q;
-                }
-            }
-            return -1;
-        } finally {
-            kind = k;
-            span = n;
-        }
-    }
-
-    private static boolean verifies(Segment s, int p, int len, int tw) {
-        ByteBuffer buf = s.buffer();
-        int crc = Checksums.ofSegment(buf, p + HEADER_LENGTH, len - HEADER_LENGTH, s.sequence(), p, len, tw,
-                RecordDescriptor.addedAtAt(buf, p), RecordDescriptor.expiresAtAt(buf, p));
-        return crc == RecordDescriptor.crcAt(buf, p);
-    }
-
-    private void live(Segment s, int p, int len, int tw) {
-        long pos = Positions.of(s.sequence(), p);
-        int payload = len - HEADER_LENGTH;
-        if ((RecordDescriptor.flags(tw) & RecordDescriptor.FLAG_COPY) != 0) {
-            long origin = s.buffer().getLong(p + HEADER_LENGTH);
-            long[] prior = copies.put(origin, new long[] {pos, payload - RecordDescriptor.COPY_PREFIX});
+        for (long[] copy : scan.copies) {
+            long[] prior = copies.put(copy[0], new long[] {copy[1], copy[2]});
             if (prior != null) {
                 consume(prior[0]);
             }
-            liveItems++;
-            liveBytes += payload - RecordDescriptor.COPY_PREFIX;
-            return;
         }
-        if (head < 0) {
-            head = pos;
+        if (scan.last()) {
+            tailOffset = scan.end;
         }
-        liveItems++;
-        liveBytes += payload;
     }
 
     /** An item copied forward by compaction and also still live at its origin: keep the copy. */
@@ -516,7 +235,7 @@ public final class JournalRecovery {
             // checksum was never counted, and taking it off would make size() short.
             if (origin >= scannedFrom && len >= HEADER_LENGTH && ((long) len + 7 & ~7L) <= s.capacity() - p
                     && RecordDescriptor.type(tw) == RecordDescriptor.TYPE_DATA
-                    && RecordDescriptor.stateAt(buf, p) == RecordDescriptor.STATE_LIVE && verifies(s, p, len, tw)) {
+                    && RecordDescriptor.stateAt(buf, p) == RecordDescriptor.STATE_LIVE && SegmentScan.verifies(s, p, len, tw)) {
                 consume(origin);
             }
         }
@@ -548,24 +267,6 @@ public final class JournalRecovery {
         return null;
     }
 
-    private static int nextNonZero(ByteBuffer buf, int from, int cap) {
-        for (int i = from; i + 8 <= cap; i += 8) {
-            if (buf.getLong(i) != 0L) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private static boolean allZero(ByteBuffer buf, int from, int to) {
-        for (int i = from; i + 8 <= to; i += 8) {
-            if (buf.getLong(i) != 0L) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private void quarantine(Path file, String why) throws IOException {
         Path target = file.resolveSibling(file.getFileName() + ".damaged");
         Files.move(file, target, StandardCopyOption.REPLACE_EXISTING);
@@ -580,10 +281,6 @@ public final class JournalRecovery {
     private void warn(String message) {
         problems.add(message);
         LOG.warn("queue={} {}", queue, message);
-    }
-
-    private void info(String message) {
-        LOG.info("queue={} {}", queue, message);
     }
 
     /** The mapped segments, ascending by sequence. */

@@ -28,6 +28,25 @@ final class RecordWriter {
         return o + RecordDescriptor.aligned(length);
     }
 
+    /**
+     * Writes a committed compaction copy of the item at {@code origin} at {@code o}, the way
+     * compaction does (the origin as an 8-byte prefix of the payload); returns the offset after it.
+     */
+    static int writeCopy(Segment s, int o, long origin, byte[] payload) {
+        ByteBuffer buf = s.buffer();
+        int length = RecordDescriptor.HEADER_LENGTH + RecordDescriptor.COPY_PREFIX + payload.length;
+        int typeWord = RecordDescriptor.typeWord(RecordDescriptor.TYPE_DATA, RecordDescriptor.FLAG_COPY);
+        int at = o + RecordDescriptor.HEADER_LENGTH;
+        RecordDescriptor.markClaimed(buf, o, length);
+        buf.putLong(at, origin);
+        buf.put(at + RecordDescriptor.COPY_PREFIX, payload);
+        int crc = Checksums.ofSegment(buf, at, RecordDescriptor.COPY_PREFIX + payload.length, s.sequence(), o, length,
+                typeWord, 1L, 0L);
+        RecordDescriptor.writeHeader(buf, o, typeWord, crc, 1L, 0L);
+        RecordDescriptor.commit(buf, o, length);
+        return o + RecordDescriptor.aligned(length);
+    }
+
     /** Recovers queue {@code q} in {@code dir} (no checkpoint), runs {@code check}, then closes the segments. */
     static void recovered(Path dir, Consumer<JournalRecovery> check) throws IOException {
         JournalRecovery r = JournalRecovery.recover("q", dir, -1);
