@@ -199,7 +199,10 @@ public interface DurableQueue {
      * without waiting for the futures, {@code put}, or both, and whether or not some of its puts
      * were handed over: while puts of a queue are handed over, every later put of that queue goes
      * behind them ({@code put} then waits for them). A fanout master's future completes once every
-     * child has its copy; each child keeps the order too.
+     * child has its copy; the master appends only then, and its appends still keep the order of
+     * the calls, as does each child. (A synchronous put made from a future's callback, on a store
+     * thread, does not wait for a fanout master's earlier asynchronous puts, and may come before
+     * them in the master.)
      *
      * <p><b>Outcome.</b> The future completes with {@code true} once the item is in the journal
      * and as durable as the queue's {@link SyncPolicy} promises (it survives a process crash;

@@ -34,6 +34,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,6 +71,13 @@ public final class JournalQueue implements DurableQueue {
     private final RecordReader reader;
     private final Expiry expiry;
     private final Fanout fanout = new Fanout();
+    /**
+     * The master's part of the latest asynchronous fanout put: complete once that put's append
+     * here has started (or given up). Swapped with {@code getAndSet} (a volatile read-modify-write:
+     * one order of all swaps, in which one thread's puts come in the order it made them).
+     */
+    private final AtomicReference<CompletableFuture<Void>> fanoutTurn =
+            new AtomicReference<>(CompletableFuture.completedFuture(null));
     private final DeferredPuts deferred;
     final GroupCommit commits;
     final Retention retention;
@@ -260,12 +268,39 @@ public final class JournalQueue implements DurableQueue {
             return children.thenApply(v -> Boolean.TRUE);
         }
         // Children first, as for put: the master appends only once every child holds its copy, so
-        // that (also after a crash) the master never holds an item a child lacks. When a child's
-        // copy was handed to the put thread, the master's append follows it there.
-        if (children.isDone() && !children.isCompletedExceptionally()) {
-            return putHereAsync(item, expiresAt);
+        // that (also after a crash) the master never holds an item a child lacks. The children's
+        // futures complete in any order (each after its copy is as durable as the child promises,
+        // on whichever thread made it so), so the master's appends also take turns: this one
+        // starts only once the one swapped in before it has started (or given up).
+        CompletableFuture<Void> turn = new CompletableFuture<>();
+        CompletableFuture<Void> previous = fanoutTurn.getAndSet(turn);
+        if (previous.isDone() && children.isDone() && !children.isCompletedExceptionally()) {
+            try {
+                return putHereAsync(item, expiresAt);
+            } finally {
+                turn.complete(null);
+            }
         }
-        return children.thenCompose(v -> putHereAsync(item, expiresAt));
+        return children.handle((v, e) -> e).thenCombine(previous, (e, v) -> e).thenCompose(e -> {
+            try {
+                return e == null ? putHereAsync(item, expiresAt) : CompletableFuture.<Boolean>failedFuture(e);
+            } finally {
+                turn.complete(null);
+            }
+        });
+    }
+
+    /**
+     * For a synchronous put on a fanout master: returns once every asynchronous put made before it
+     * has started its append here, so that one thread's puts keep their order here whichever API
+     * it uses. Not on a {@link CompletingThread} (a put from a future's callback): what it would
+     * wait for may be that thread's own next task.
+     */
+    private void awaitFanoutTurn() {
+        CompletableFuture<Void> last = fanoutTurn.get();
+        if (!last.isDone() && !CompletingThread.isCurrent()) {
+            last.join(); // never fails: turns complete normally; join keeps an interrupt
+        }
     }
 
     /** What {@link #tryPutHere} did. */
@@ -392,6 +427,7 @@ public final class JournalQueue implements DurableQueue {
 
     private boolean putAndWait(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
         checkFits(len); // a put that fails with an exception stores nothing anywhere, children included
+        awaitFanoutTurn();
         for (JournalQueue c : fanout.children()) {
             // Children first: once the master acknowledges, every child has its copy.
             c.fanoutCopy(array, off, buffer, len, expiresAt);
@@ -565,6 +601,7 @@ public final class JournalQueue implements DurableQueue {
             counts.refused.increment();
             return false;
         }
+        awaitFanoutTurn();
         for (JournalQueue c : fanout.children()) {
             c.fanoutCopy(item, 0, null, len, 0L);
         }
@@ -639,6 +676,7 @@ public final class JournalQueue implements DurableQueue {
     /** One item of a batch: copies to children and appends here, leaving durability to the caller. */
     private boolean putNoWait(byte[] item) {
         checkFits(item.length);
+        awaitFanoutTurn();
         for (JournalQueue c : fanout.children()) {
             if (!c.closed && item.length <= c.maxItemSize) {
                 try {

@@ -64,7 +64,7 @@ public final class PutThread implements Executor {
     }
 
     /** Marks the put threads, so that a put made on one never waits for the put thread. */
-    private static final class Runner extends Thread {
+    private static final class Runner extends CompletingThread {
         Runner(Runnable r, String name) {
             super(r, name);
         }

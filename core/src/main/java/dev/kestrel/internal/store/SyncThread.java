@@ -1,6 +1,7 @@
 package dev.kestrel.internal.store;
 
 import dev.kestrel.SyncPolicy;
+import dev.kestrel.internal.queue.CompletingThread;
 import dev.kestrel.internal.queue.JournalQueue;
 import java.util.Collection;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,7 +34,7 @@ final class SyncThread implements Runnable {
 
     SyncThread(String name, Supplier<Collection<JournalQueue>> queues) {
         this.queues = queues;
-        this.thread = new Thread(this, name);
+        this.thread = new CompletingThread(this, name);
         thread.setDaemon(true);
     }
 
