@@ -83,10 +83,11 @@ final class DeferredPuts {
 
     /**
      * For a synchronous put: returns once every put handed over before the call has been
-     * performed (it may block, as a synchronous put may). At once on the put thread.
+     * performed (it may block, as a synchronous put may). At once when none is pending (one
+     * volatile read, the common case), and on the put thread.
      */
     void awaitTurn() {
-        if (PutThread.isCurrent()) {
+        if (!active() || PutThread.isCurrent()) {
             return;
         }
         Barrier b = new Barrier();

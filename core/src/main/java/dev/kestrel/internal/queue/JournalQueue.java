@@ -496,9 +496,7 @@ public final class JournalQueue implements DurableQueue {
     private boolean putHere(byte[] array, int off, ByteBuffer buffer, int len, long expiresAt) {
         checkOpen();
         checkFits(len);
-        if (deferred.active()) {
-            deferred.awaitTurn();
-        }
+        deferred.awaitTurn();
         if (len > config.maxItemSize() || !reserve(len)) {
             counts.refused.increment();
             return false;
@@ -593,9 +591,7 @@ public final class JournalQueue implements DurableQueue {
             return put(item); // never full (or nothing stored here): nothing to wait for
         }
         checkOpen();
-        if (deferred.active()) {
-            deferred.awaitTurn(); // the puts handed over before this one take their room first
-        }
+        deferred.awaitTurn(); // the puts handed over before this one take their room first
         if (len > config.maxItemSize() || counts.limits.neverFits(len)
                 || !reserveWaiting(len, deadline(unit.toNanos(timeout)))) {
             counts.refused.increment();
