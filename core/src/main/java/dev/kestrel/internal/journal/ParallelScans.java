@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * writes to a segment after recovery has returned or closed it.
  */
 final class ParallelScans {
-    private static final Logger LOG = LoggerFactory.getLogger(ParallelScans.class);
+    private static final Logger LOG = LoggerFactory.getLogger(JournalRecovery.class);
 
     private ParallelScans() {
     }

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * it met.
  */
 final class SegmentScan {
-    private static final Logger LOG = LoggerFactory.getLogger(SegmentScan.class);
+    /** Recovery's logger: one name to configure for everything recovery reports. */
+    private static final Logger LOG = LoggerFactory.getLogger(JournalRecovery.class);
 
     private final String queue;
     private final Segment segment;

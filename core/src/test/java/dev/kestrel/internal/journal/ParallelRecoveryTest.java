@@ -2,12 +2,17 @@ package dev.kestrel.internal.journal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * Recovery scans the segments of a queue on several threads ({@link ParallelScans}) and merges
@@ -44,24 +49,50 @@ class ParallelRecoveryTest {
             lastEnd = o;
             s.close();
         }
+        // An append that died between claim and commit, at the end of segment 2.
+        Segment two = Segment.open(SegmentFiles.path(dir, 2), 2, CAPACITY);
+        int claimAt = SegmentDescriptor.HEADER_LENGTH + 40 * RecordDescriptor.aligned(RecordDescriptor.HEADER_LENGTH + 5);
+        RecordWriter.write(two, claimAt, new byte[100], false);
+        two.close();
         long expectedItems = items - damagedSegments.size();
         int tail = lastEnd;
         long head = firstItem;
 
-        RecordWriter.recovered(dir, r -> {
-            assertThat(r.segments()).hasSize(SEGMENTS);
-            assertThat(r.liveItems()).isEqualTo(expectedItems);
-            assertThat(r.liveBytes()).isEqualTo(expectedItems * 5);
-            assertThat(r.damagedRecords()).isEqualTo(damagedSegments.size());
-            assertThat(r.head()).isEqualTo(head);
-            assertThat(r.tailOffset()).isEqualTo(tail);
-            List<String> segmentsNamed = new ArrayList<>();
-            for (String problem : r.problems()) {
-                assertThat(problem).contains("CRC mismatch");
-                segmentsNamed.add(problem.substring(problem.indexOf("segment="), problem.indexOf(" offset=")));
-            }
-            assertThat(segmentsNamed).hasSize(damagedSegments.size()).isSorted().doesNotHaveDuplicates();
-        });
+        // Everything recovery reports is logged under JournalRecovery's name, whichever thread scans.
+        Logger recoveryLog = (Logger) LoggerFactory.getLogger(JournalRecovery.class);
+        Level level = recoveryLog.getLevel();
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        recoveryLog.addAppender(logged);
+        recoveryLog.setLevel(Level.INFO);
+        try {
+            RecordWriter.recovered(dir, r -> {
+                assertThat(r.segments()).hasSize(SEGMENTS);
+                assertThat(r.liveItems()).isEqualTo(expectedItems);
+                assertThat(r.liveBytes()).isEqualTo(expectedItems * 5);
+                assertThat(r.damagedRecords()).isEqualTo(damagedSegments.size());
+                assertThat(r.head()).isEqualTo(head);
+                assertThat(r.tailOffset()).isEqualTo(tail);
+                List<String> segmentsNamed = new ArrayList<>();
+                for (String problem : r.problems()) {
+                    assertThat(problem).contains("CRC mismatch");
+                    segmentsNamed.add(problem.substring(problem.indexOf("segment="), problem.indexOf(" offset=")));
+                }
+                assertThat(segmentsNamed).hasSize(damagedSegments.size()).isSorted().doesNotHaveDuplicates();
+            });
+        } finally {
+            recoveryLog.detachAppender(logged);
+            recoveryLog.setLevel(level);
+        }
+        assertThat(logged.list).filteredOn(e -> e.getFormattedMessage().contains("CRC mismatch"))
+                .hasSize(damagedSegments.size())
+                .allSatisfy(e -> assertThat(e.getLoggerName()).isEqualTo(JournalRecovery.class.getName()));
+        assertThat(logged.list).filteredOn(e -> e.getFormattedMessage().contains("never committed"))
+                .singleElement().satisfies(e -> {
+                    assertThat(e.getLevel()).isEqualTo(Level.INFO);
+                    assertThat(e.getFormattedMessage()).contains("segment=0000000000000002.kseg offset=" + claimAt);
+                });
+
         assertThat(Thread.getAllStackTraces().keySet())
                 .noneMatch(t -> t.getName().startsWith("kestrel-recovery-"));
     }
