@@ -10,8 +10,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Rebuilds a queue's state from its segment files when the queue is opened.
@@ -30,13 +28,11 @@ import org.slf4j.LoggerFactory;
  * while the queue ran.
  */
 public final class JournalRecovery {
-    private static final Logger LOG = LoggerFactory.getLogger(JournalRecovery.class);
-
     private final String queue;
     private final Path dir;
     private final List<Segment> segments = new ArrayList<>();
     private final TreeMap<Long, long[]> copies = new TreeMap<>();
-    private final List<String> problems = new ArrayList<>();
+    private final RecoveryLog log;
     private long head = -1;
     /** Where the scan began (the checkpoint's low-water mark, or the first segment): records before it were not counted. */
     private long scannedFrom = Long.MAX_VALUE;
@@ -51,6 +47,7 @@ public final class JournalRecovery {
     private JournalRecovery(String queue, Path dir) {
         this.queue = queue;
         this.dir = dir;
+        this.log = new RecoveryLog(queue);
     }
 
     /**
@@ -129,7 +126,7 @@ public final class JournalRecovery {
             startSeq = segments.get(0).sequence();
             startOffset = SegmentDescriptor.HEADER_LENGTH;
         } else if (startSeq > segments.get(segments.size() - 1).sequence()) {
-            warn("checkpoint low-water " + Positions.toString(lowWater) + " is past the last segment; scanning everything");
+            log.warn("checkpoint low-water " + Positions.toString(lowWater) + " is past the last segment; scanning everything");
             startSeq = segments.get(0).sequence();
             startOffset = SegmentDescriptor.HEADER_LENGTH;
         }
@@ -148,14 +145,19 @@ public final class JournalRecovery {
             if (s.sequence() < startSeq) {
                 from = s.capacity();
             }
+            String notABoundary = null;
             if (from > s.capacity() || (from & 7) != 0) {
-                warn("segment=" + s + " offset=" + from + ": checkpoint position is not a record boundary; scanning the whole segment");
+                notABoundary = "segment=" + s + " offset=" + from + ": checkpoint position is not a record boundary; scanning the whole segment";
                 from = SegmentDescriptor.HEADER_LENGTH;
             }
             if (from < s.capacity()) {
                 scannedFrom = Math.min(scannedFrom, Positions.of(s.sequence(), from));
             }
-            scans.add(new SegmentScan(queue, s, from, last, countFrom));
+            SegmentScan scan = new SegmentScan(queue, s, from, last, countFrom);
+            if (notABoundary != null) {
+                scan.log.warn(notABoundary); // first among this segment's problems
+            }
+            scans.add(scan);
         }
         ParallelScans.run(queue, scans);
         for (SegmentScan scan : scans) {
@@ -186,17 +188,17 @@ public final class JournalRecovery {
                 s.close();
                 s = Segment.open(file, seq, (int) cap);
             } else if (cap > mapSize) {
-                warn("segment=" + s + ": file has " + size + " bytes, header says " + cap + "; using the bytes present");
+                log.warn("segment=" + s + ": file has " + size + " bytes, header says " + cap + "; using the bytes present");
             }
         } else {
-            warn("segment=" + s + ": damaged header (" + problem + "); reading its records using the sequence in its name");
+            log.warn("segment=" + s + ": damaged header (" + problem + "); reading its records using the sequence in its name");
         }
         return s;
     }
 
     /** Adds one segment's scan to the totals, in segment order (a later copy supersedes an earlier one). */
     private void merge(SegmentScan scan) {
-        problems.addAll(scan.problems);
+        log.append(scan.log);
         liveItems += scan.liveItems;
         liveBytes += scan.liveBytes;
         appended += scan.appended;
@@ -270,17 +272,7 @@ public final class JournalRecovery {
     private void quarantine(Path file, String why) throws IOException {
         Path target = file.resolveSibling(file.getFileName() + ".damaged");
         Files.move(file, target, StandardCopyOption.REPLACE_EXISTING);
-        report("segment=" + file.getFileName() + ": " + why + "; moved aside to " + target.getFileName());
-    }
-
-    private void report(String message) {
-        problems.add(message);
-        LOG.error("queue={} {}", queue, message);
-    }
-
-    private void warn(String message) {
-        problems.add(message);
-        LOG.warn("queue={} {}", queue, message);
+        log.error("segment=" + file.getFileName() + ": " + why + "; moved aside to " + target.getFileName());
     }
 
     /** The mapped segments, ascending by sequence. */
@@ -333,6 +325,6 @@ public final class JournalRecovery {
 
     /** Every damage and irregularity reported, in order. */
     public List<String> problems() {
-        return problems;
+        return log.problems();
     }
 }

@@ -6,8 +6,6 @@ import static dev.kestrel.internal.journal.RecordDescriptor.aligned;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The recovery scan of one segment, from a start offset to its end: classifies every record,
@@ -23,10 +21,6 @@ import org.slf4j.LoggerFactory;
  * it met.
  */
 final class SegmentScan {
-    /** Recovery's logger: one name to configure for everything recovery reports. */
-    private static final Logger LOG = LoggerFactory.getLogger(JournalRecovery.class);
-
-    private final String queue;
     private final Segment segment;
     private final int from;
     private final boolean last;
@@ -44,11 +38,11 @@ final class SegmentScan {
     long droppedBytes;
     /** Live compaction copies in scan order: {origin, position, payload length without the prefix}. */
     final List<long[]> copies = new ArrayList<>();
-    /** Damage and irregularities reported, in order. */
-    final List<String> problems = new ArrayList<>();
+    /** What this scan reported (logged as found; kept in order for the merge). */
+    final RecoveryLog log;
 
     SegmentScan(String queue, Segment segment, int from, boolean last, long countFrom) {
-        this.queue = queue;
+        this.log = new RecoveryLog(queue);
         this.segment = segment;
         this.from = from;
         this.last = last;
@@ -169,7 +163,7 @@ final class SegmentScan {
                 if (state == RecordDescriptor.STATE_LIVE) {
                     live(p, RecordDescriptor.lengthAcquire(buf, p), RecordDescriptor.typeWordAt(buf, p));
                 } else if (state != RecordDescriptor.STATE_CONSUMED && state != RecordDescriptor.STATE_DAMAGED) {
-                    warn("segment=" + s + " offset=" + p + ": unknown state word 0x" + Integer.toHexString(state)
+                    log.warn("segment=" + s + " offset=" + p + ": unknown state word 0x" + Integer.toHexString(state)
                             + "; keeping the record (it may be delivered again)");
                     RecordDescriptor.setState(buf, p, RecordDescriptor.STATE_LIVE);
                     s.markDirty();
@@ -185,7 +179,7 @@ final class SegmentScan {
             if (kind == CLAIM) {
                 int claimed = span;
                 if (plausibleClaim(s, p, claimed)) {
-                    info("segment=" + s + " offset=" + p + ": append of " + (claimed - HEADER_LENGTH)
+                    log.info("segment=" + s + " offset=" + p + ": append of " + (claimed - HEADER_LENGTH)
                             + " bytes or fewer never committed (never acknowledged); skipped");
                     RecordDescriptor.writeFiller(buf, s.sequence(), p, RecordDescriptor.TYPE_SKIP, claimed);
                     s.markDirty();
@@ -201,13 +195,13 @@ final class SegmentScan {
             int q = resync(s, p + 8);
             boolean zeros = q >= 0 && allZero(buf, p, q);
             if (zeros) {
-                warn("segment=" + s + " offset=" + p + ": " + (q - p) + " zero bytes before the next record"
+                log.warn("segment=" + s + " offset=" + p + ": " + (q - p) + " zero bytes before the next record"
                         + " (appends that never completed, never acknowledged, or lost data); skipped");
             } else {
                 if (what.startsWith("CRC")) {
                     damagedRecords++;
                 }
-                report("segment=" + s + " offset=" + p + ": " + what + "; " + (q < 0
+                log.error("segment=" + s + " offset=" + p + ": " + what + "; " + (q < 0
                         ? "no valid record follows in this segment" : "skipped " + (q - p) + " bytes to offset " + q));
             }
             p = repair(s, p, q, last, zeros);
@@ -247,7 +241,7 @@ final class SegmentScan {
         int garbage = cap - p;
         droppedBytes += garbage;
         if (last) {
-            report("segment=" + s + " offset=" + p + ": dropped torn tail of " + garbage + " bytes");
+            log.error("segment=" + s + " offset=" + p + ": dropped torn tail of " + garbage + " bytes");
             for (int i = p; i + 8 <= cap; i += 8) {
                 buf.putLong(i, 0L);
             }
@@ -392,17 +386,4 @@ final class SegmentScan {
         return true;
     }
 
-    private void report(String message) {
-        problems.add(message);
-        LOG.error("queue={} {}", queue, message);
-    }
-
-    private void warn(String message) {
-        problems.add(message);
-        LOG.warn("queue={} {}", queue, message);
-    }
-
-    private void info(String message) {
-        LOG.info("queue={} {}", queue, message);
-    }
 }
